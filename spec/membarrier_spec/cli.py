@@ -1,0 +1,97 @@
+"""The ``membarrier-spec`` command line.
+
+Every subcommand lives in the module that does its job; this file only wires
+arguments to them.  Bad input is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable
+
+from .errors import MembarrierSpecError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own errors: one line, status 2
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import PRESETS
+    if args.json:
+        out = {name: {"source": p.source, "question": p.question, "expected": p.expected,
+                      "config": _config_dict(p.config)} for name, p in PRESETS.items()}
+        print(json.dumps(out, indent=2, sort_keys=True))
+        return 0
+    width = max(len(n) for n in PRESETS)
+    for name, p in PRESETS.items():
+        print(f"{name:<{width}}  {p.source}")
+    return 0
+
+
+def _config_dict(config) -> dict:
+    import attrs
+    return attrs.asdict(config)
+
+
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    from .conformance import run_cli
+    return run_cli(sequences=args.sequences, seed=args.seed, steps=args.steps)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="membarrier-spec",
+                     description="A model-checked specification of Linux membarrier(2).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("presets", help="list the named presets (kernel variants) and where they come from")
+    p.add_argument("--json", action="store_true", help="print presets, configs and expected verdicts as JSON")
+    p.set_defaults(func=_cmd_presets)
+
+    p = sub.add_parser("conformance",
+                       help="compare the model with the live kernel's membarrier(2) on random call sequences")
+    p.add_argument("--sequences", type=_positive, default=100, help="how many random sequences (default 100)")
+    p.add_argument("--steps", type=_positive, default=12, help="operations per sequence (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(func=_cmd_conformance)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# Subcommands added by other modules: each is a function taking the subparsers object.
+EXTRA_COMMANDS: list[Callable] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except MembarrierSpecError as exc:
+        print(f"membarrier-spec: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("membarrier-spec: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
