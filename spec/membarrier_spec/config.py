@@ -15,6 +15,10 @@ from .errors import ConfigError
 
 FORK_POLICIES = ("inherit", "clear")
 ALLOC_POLICIES = ("gfp_kernel_enomem", "gfp_nowait_fallback", "ewouldblock")
+POST_SWITCH_MB = ("none", "always", "membarrier_arch_switch_mm", "return_to_user_registered")
+LAZY_MM_MB = ("mmdrop", "none", "explicit")
+TARGETS = ("rq_curr", "all_cpus", "locked_rqs", "threads")
+RQ_STATE_LOADS = ("rq", "curr_mm")
 
 MAX_CPUS = 64
 
@@ -59,6 +63,52 @@ class Config:
                               "IPI fallback (seeds 002/004), or GFP_NOWAIT and -EWOULDBLOCK (seed 004)",
                               ALLOC_POLICIES)
 
+
+    # --- concurrency layer: how the scheduler and membarrier are built (mainline x86 defaults) ---
+    switch_mm_mb: bool = field(True, _boolean, "switch_mm() to another mm implies a full barrier (x86 CR3 write; "
+                               "not powerpc)")
+    switch_mm_serializes: bool = field(True, _boolean, "switch_mm() to another mm is core serializing (x86)")
+    post_switch_mb: str = field("none", _one_of(POST_SWITCH_MB),
+                                "barrier added for membarrier after the rq->curr store: none, always (seed 000 D), "
+                                "membarrier_arch_switch_mm (powerpc: when the next mm is registered), "
+                                "return_to_user_registered (seed 000 E: TIF flag on registered threads)",
+                                POST_SWITCH_MB)
+    lazy_mm_mb: str = field("mmdrop", _one_of(LAZY_MM_MB),
+                            "barrier after switching from a lazy kernel thread back to a user task: mmdrop() "
+                            "implies it (mainline), none (seed 003: relaxed mmgrab/mmdrop), explicit "
+                            "(seed 003: smp_mb__after_switch_mm)", LAZY_MM_MB)
+    return_to_user_serializes: bool = field(False, _boolean, "return to user after a context switch is core "
+                                            "serializing (x86-64 sysret is not)")
+    sync_core_before_usermode: bool = field(True, _boolean, "membarrier_mm_sync_core_before_usermode(): core sync "
+                                            "before returning to a SYNC_CORE-registered mm (seed 001 fix)")
+    sync_core_skip_caller: bool = field(False, _boolean, "PRIVATE_EXPEDITED_SYNC_CORE skips the caller's CPU")
+    targets: str = field("rq_curr", _one_of(TARGETS),
+                         "how expedited membarrier finds its targets: read rq->curr locklessly (mainline), IPI all "
+                         "CPUs (seed 000 A), read rq->curr under each rq lock (seed 000 B, seed 002), interact "
+                         "with every thread of the mm (seed 000 C)", TARGETS)
+    require_registration: bool = field(True, _boolean, "PRIVATE_EXPEDITED needs a prior registration (-EPERM "
+                                       "otherwise); false for the 2017 designs of seed 000")
+    entry_mb: bool = field(True, _boolean, "membarrier's first smp_mb() (kernel scenario A)")
+    exit_mb: bool = field(True, _boolean, "membarrier's last smp_mb() (kernel scenario B)")
+    rq_state_load: str = field("rq", _one_of(RQ_STATE_LOADS),
+                               "GLOBAL_EXPEDITED reads rq->membarrier_state (mainline) or "
+                               "rq->curr->mm->membarrier_state (seed 004's racy load)", RQ_STATE_LOADS)
+    rq_sync: bool = field(True, _boolean, "registration syncs rq->membarrier_state on the CPUs running the mm")
+    exit_mm_mb: bool = field(True, _boolean, "exit_mm() has smp_mb() before current->mm = NULL (kernel scenario D)")
+    inject_alloc_failure: bool = field(False, _boolean, "the concurrency layer lets any cpumask allocation fail "
+                                       "(a nondeterministic choice)")
+    scenarios: tuple = attrs.field(default=("sb_private",), converter=lambda v: _scenario_tuple(v),
+                                   metadata={"doc": "workloads explored together (comma-separated)",
+                                             "choices": ()})
+
+    def __attrs_post_init__(self):
+        from .workloads import SCENARIOS
+        for name in self.scenarios:
+            if name not in SCENARIOS:
+                raise ConfigError(f"scenarios: unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+        if not self.scenarios:
+            raise ConfigError("scenarios must name at least one workload")
+
     def evolve(self, **changes: Any) -> "Config":
         """A copy with ``changes`` applied; an unknown field is a ConfigError listing the known ones."""
         unknown = sorted(set(changes) - set(field_names()))
@@ -69,6 +119,15 @@ class Config:
     def with_overrides(self, assignments: list[str]) -> "Config":
         """Apply CLI-style ``field=value`` strings, converting each value to the field's type."""
         return self.evolve(**parse_assignments(assignments))
+
+
+def _scenario_tuple(value) -> tuple:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ConfigError(f"scenarios must be a list of workload names, got {value!r}") from None
 
 
 def field_names() -> list[str]:
@@ -93,7 +152,7 @@ def parse_value(name: str, text: str) -> Any:
             return int(text, 0)
         except ValueError:
             raise ConfigError(f"{name} must be an integer, got {text!r}") from None
-    return text
+    return text  # strings and the comma-separated scenarios tuple (the converter splits it)
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, Any]:

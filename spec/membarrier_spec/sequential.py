@@ -123,6 +123,8 @@ def membarrier(p: Processes, tid: int, cmd: int, flags: int, cpu_id: int,
         p = attrs.evolve(p, fail_next_allocation=False)
     if isinstance(plan, syscalls.Return):
         return p, plan.value
+    if isinstance(plan, syscalls.SynchronizeRcu):
+        return p, 0
     if isinstance(plan, syscalls.Expedited):
         return p, syscalls.run_expedited(plan, config, fails)
     state, ret = syscalls.run_register(plan, mm.membarrier_state, mm.users, config, fails)

@@ -55,7 +55,12 @@ class Register:
     ready_bit: State
 
 
-Plan = Return | Expedited | Register
+@attrs.frozen
+class SynchronizeRcu:
+    """MEMBARRIER_CMD_GLOBAL: wait for an RCU grace period (a full barrier on every CPU), return 0."""
+
+
+Plan = Return | Expedited | Register | SynchronizeRcu
 
 
 def query_mask(config: Config) -> int:
@@ -102,7 +107,9 @@ def decide(cmd: int, flags: int, cpu_id: int, *, membarrier_state: int, mm_users
     if cmd == Cmd.QUERY:
         return Return(query_mask(config))
     if cmd == Cmd.GLOBAL:
-        return Return(-EINVAL if config.nohz_full else 0)  # synchronize_rcu() when > 1 CPU
+        if config.nohz_full:
+            return Return(-EINVAL)
+        return SynchronizeRcu() if config.online_cpus > 1 else Return(0)
     if cmd == Cmd.GLOBAL_EXPEDITED:
         if config.online_cpus == 1:
             return Return(0)
@@ -123,7 +130,7 @@ def decide(cmd: int, flags: int, cpu_id: int, *, membarrier_state: int, mm_users
         ipi, ready, available = private[cmd]
         if not available:
             return Return(-EINVAL)
-        if not membarrier_state & ready:
+        if config.require_registration and not membarrier_state & ready:
             return Return(-EPERM)
         sync_core = cmd == Cmd.PRIVATE_EXPEDITED_SYNC_CORE
         if not sync_core and (mm_users == 1 or config.online_cpus == 1):
