@@ -19,6 +19,7 @@ POST_SWITCH_MB = ("none", "always", "membarrier_arch_switch_mm", "return_to_user
 LAZY_MM_MB = ("mmdrop", "none", "explicit")
 TARGETS = ("rq_curr", "all_cpus", "locked_rqs", "threads")
 RQ_STATE_LOADS = ("rq", "curr_mm")
+RQ_STATE_REFRESH = ("every_switch", "mm_change")
 
 MAX_CPUS = 64
 
@@ -93,6 +94,10 @@ class Config:
     rq_state_load: str = field("rq", _one_of(RQ_STATE_LOADS),
                                "GLOBAL_EXPEDITED reads rq->membarrier_state (mainline) or "
                                "rq->curr->mm->membarrier_state (seed 004's racy load)", RQ_STATE_LOADS)
+    rq_state_refresh: str = field("every_switch", _one_of(RQ_STATE_REFRESH),
+                                  "when a context switch refreshes rq->membarrier_state: on every switch, 0 for "
+                                  "kernel threads (KERNEL.md), or only when the mm changes (the literal "
+                                  "membarrier_switch_mm() of kernel/sched/sched.h)", RQ_STATE_REFRESH)
     rq_sync: bool = field(True, _boolean, "registration syncs rq->membarrier_state on the CPUs running the mm")
     exit_mm_mb: bool = field(True, _boolean, "exit_mm() has smp_mb() before current->mm = NULL (kernel scenario D)")
     inject_alloc_failure: bool = field(False, _boolean, "the concurrency layer lets any cpumask allocation fail "

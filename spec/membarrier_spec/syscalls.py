@@ -135,7 +135,8 @@ def decide(cmd: int, flags: int, cpu_id: int, *, membarrier_state: int, mm_users
         sync_core = cmd == Cmd.PRIVATE_EXPEDITED_SYNC_CORE
         if not sync_core and (mm_users == 1 or config.online_cpus == 1):
             return Return(0)
-        return Expedited("private", ipi, cpu_id=cpu_id, skip_self=not sync_core)
+        return Expedited("private", ipi, cpu_id=cpu_id,
+                         skip_self=not sync_core or config.sync_core_skip_caller)
     register = {
         Cmd.REGISTER_PRIVATE_EXPEDITED: (State.PRIVATE_EXPEDITED, State.PRIVATE_EXPEDITED_READY, True),
         Cmd.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: (

@@ -1,0 +1,184 @@
+"""Breadth-first exploration of a preset's reachable state graph.
+
+Every reachable state is visited once; each invariant is evaluated on every
+state, and the first violating state found is at minimal depth, so its path
+from an initial state is a shortest counterexample.  ``MembarrierReturns`` is
+checked on the graph: from every reachable state a state with no membarrier
+call in progress must be reachable (no call can be stuck forever).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from array import array
+from typing import Callable
+
+import attrs
+
+from .config import Config
+from .model import Model
+from .properties import PROPERTIES, stable_einval
+from .state import KState, Step
+
+HOLDS, VIOLATED, NOT_CHECKED = "holds", "violated", "not-checked"
+
+
+@attrs.frozen
+class Result:
+    preset: str
+    distinct_states: int
+    transitions: int
+    depth: int
+    seconds: float
+    properties: dict[str, str]
+    counterexamples: dict[str, list[dict]]
+    complete: bool = True
+    scenarios: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"preset": self.preset, "engine": "explorer", "distinct_states": self.distinct_states,
+                "transitions": self.transitions, "depth": self.depth, "seconds": round(self.seconds, 3),
+                "complete": self.complete, "scenarios": list(self.scenarios),
+                "properties": self.properties, "counterexamples": self.counterexamples}
+
+    @property
+    def ok(self) -> bool:
+        return all(v != VIOLATED for v in self.properties.values())
+
+
+class Explorer:
+    """BFS over ``Model(config)``; keeps parent pointers for counterexamples."""
+
+    def __init__(self, model: Model, *, max_states: int | None = None,
+                 progress: Callable[[str], None] | None = None, check_liveness: bool = True):
+        self.model = model
+        self.max_states = max_states
+        self.progress = progress
+        self.check_liveness = check_liveness
+
+    def run(self, preset: str = "", checked: tuple[str, ...] | None = None) -> Result:
+        model = self.model
+        start = time.monotonic()
+        invariants = [p for p in model.properties if p.kind == "invariant"]
+        index: dict[KState, int] = {}
+        states: list[KState] = []
+        parent = array("i")
+        depth_of = array("i")
+        via: list[Step | None] = []
+        first_bad: dict[str, int] = {}
+        edges_src, edges_dst = array("i"), array("i")
+        for s in model.initial_states():
+            if s not in index:
+                index[s] = len(states)
+                states.append(s)
+                parent.append(-1)
+                depth_of.append(0)
+                via.append(None)
+        transitions = 0
+        head = 0
+        complete = True
+        last_report = start
+        setup = model.setup
+        while head < len(states):
+            s = states[head]
+            i = head
+            head += 1
+            for prop in invariants:
+                if prop.name not in first_bad and not prop.check(setup, s):
+                    first_bad[prop.name] = i
+            for st, ns in model.successors(s):
+                transitions += 1
+                j = index.get(ns)
+                if j is None:
+                    if self.max_states is not None and len(states) >= self.max_states:
+                        complete = False
+                        continue
+                    j = len(states)
+                    index[ns] = j
+                    states.append(ns)
+                    parent.append(i)
+                    depth_of.append(depth_of[i] + 1)
+                    via.append(st)
+                if self.check_liveness:
+                    edges_src.append(i)
+                    edges_dst.append(j)
+            if self.progress and head % 2048 == 0:
+                now = time.monotonic()
+                if now - last_report > 2.0:
+                    last_report = now
+                    rate = len(states) / max(now - start, 1e-9)
+                    self.progress(f"{preset or 'explore'}: {len(states):,} states, {head:,} expanded, "
+                                  f"depth {depth_of[head - 1]}, {rate:,.0f} states/s")
+        verdicts: dict[str, str] = {}
+        cex: dict[str, list[dict]] = {}
+        for prop in invariants:
+            if prop.name in first_bad:
+                verdicts[prop.name] = VIOLATED
+                cex[prop.name] = self._trace(states, parent, via, first_bad[prop.name])
+            else:
+                verdicts[prop.name] = HOLDS if complete else NOT_CHECKED
+        verdicts["StableEinval"] = HOLDS if stable_einval(model.config) else VIOLATED
+        if self.check_liveness and complete:
+            stuck = self._stuck_state(states, edges_src, edges_dst)
+            if stuck is None:
+                verdicts["MembarrierReturns"] = HOLDS
+            else:
+                verdicts["MembarrierReturns"] = VIOLATED
+                cex["MembarrierReturns"] = self._trace(states, parent, via, stuck)
+        else:
+            verdicts["MembarrierReturns"] = NOT_CHECKED
+        if checked is not None:
+            for name in verdicts:
+                if name not in checked:
+                    verdicts[name] = NOT_CHECKED
+                    cex.pop(name, None)
+        verdicts = {p.name: verdicts[p.name] for p in PROPERTIES}
+        return Result(preset=preset, distinct_states=len(states), transitions=transitions,
+                      depth=max(depth_of) if depth_of else 0, seconds=time.monotonic() - start,
+                      properties=verdicts, counterexamples=cex, complete=complete,
+                      scenarios=tuple(model.config.scenarios))
+
+    def _trace(self, states, parent, via, i: int) -> list[dict]:
+        path = []
+        while i != -1:
+            path.append(i)
+            i = parent[i]
+        path.reverse()
+        out = []
+        for k in path:
+            st = via[k]
+            out.append({"action": st.action if st else "Init", "args": dict(st.args) if st else {},
+                        "state": self.model.describe(states[k])})
+        return out
+
+    def _stuck_state(self, states, src, dst) -> int | None:
+        """A reachable state from which no state without a membarrier call in progress is reachable."""
+        n = len(states)
+        rev: list[list[int]] = [[] for _ in range(n)]
+        for a, b in zip(src, dst):
+            rev[b].append(a)
+        good = [not any(t.call is not None for t in s.tasks) for s in states]
+        seen = bytearray(n)
+        stack = [i for i in range(n) if good[i]]
+        for i in stack:
+            seen[i] = 1
+        while stack:
+            b = stack.pop()
+            for a in rev[b]:
+                if not seen[a]:
+                    seen[a] = 1
+                    stack.append(a)
+        for i in range(n):
+            if not seen[i]:
+                return i
+        return None
+
+
+def stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def explore(config: Config, preset: str = "", *, max_states: int | None = None, progress=None,
+            checked: tuple[str, ...] | None = None) -> Result:
+    return Explorer(Model(config), max_states=max_states, progress=progress).run(preset, checked)

@@ -1,0 +1,157 @@
+"""The properties membarrier must keep, each a named predicate over states.
+
+Most invariants are detected by the action that would break them, which sets
+a ghost bit (:data:`membarrier_spec.state.GHOSTS`); the predicate then reads
+the bit.  ``Ordering``, ``RqStateCovers`` and ``RegistrationReportTruthful``
+are predicates over the state itself; ``MembarrierReturns`` is checked over
+the whole graph by the explorer; ``StableEinval`` over the syscall rules.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import attrs
+
+from . import syscalls
+from .abi import READY_PARTNERS, REGISTRATION_PAIRS, Cmd, EPERM
+from .state import GHOST, NO_MM, KState, Setup
+
+
+@attrs.frozen
+class Property:
+    name: str
+    kind: str  # invariant | liveness | static
+    doc: str
+    check: Callable[[Setup, KState], bool] | None = None  # True when the state is fine
+    table: str = ""  # its column in DESIGN.md's verdict table, if any
+
+
+def _ghost(name: str) -> Callable[[Setup, KState], bool]:
+    bit = GHOST[name]
+    return lambda setup, s: not s.ghost & bit
+
+
+def type_ok(setup: Setup, s: KState) -> bool:
+    """Every variable in its domain."""
+    layout = setup.layouts[s.scenario]
+    ntasks, nmms = len(layout.specs), len(layout.mm_names)
+    for cpu in s.cpus:
+        if not 0 <= cpu.curr < ntasks or not -1 <= cpu.active_mm < nmms or not 0 <= cpu.rq_state < 256:
+            return False
+        if any(not -1 <= v < max(ntasks, 2) for v in cpu.sbuf + cpu.view):
+            return False
+    for task in s.tasks:
+        if not -1 <= task.mm < nmms:
+            return False
+    return all(mm.users >= 0 and mm.lazy >= 0 for mm in s.mms)
+
+
+def ordering(setup: Setup, s: KState) -> bool:
+    """The forbidden litmus outcome (all its tasks finished, membarrier having returned 0) is not reached."""
+    layout = setup.layouts[s.scenario]
+    forbidden = layout.workload.forbidden
+    if not forbidden:
+        return True
+    for name, reg, value in forbidden:
+        t = layout.task_index(name)
+        task = s.tasks[t]
+        if task.pc < len(layout.specs[t].steps) or task.regs[reg] != value:
+            return True
+    return False
+
+
+def rq_state_covers(setup: Setup, s: KState) -> bool:
+    """Every CPU running a task of an mm with a READY bit has that bit's partner in rq->membarrier_state."""
+    for cpu in s.cpus:
+        if cpu.sw is not None:
+            continue
+        mm = s.tasks[cpu.curr].mm
+        if mm == NO_MM:
+            continue
+        state = s.mms[mm].state
+        for ready, partner in READY_PARTNERS:
+            if state & ready and not cpu.rq_state & partner:
+                return False
+    return True
+
+
+_COMMAND_OF_REGISTRATION = {
+    Cmd.REGISTER_GLOBAL_EXPEDITED: Cmd.GLOBAL_EXPEDITED,
+    Cmd.REGISTER_PRIVATE_EXPEDITED: Cmd.PRIVATE_EXPEDITED,
+    Cmd.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: Cmd.PRIVATE_EXPEDITED_SYNC_CORE,
+    Cmd.REGISTER_PRIVATE_EXPEDITED_RSEQ: Cmd.PRIVATE_EXPEDITED_RSEQ,
+}
+
+
+def registration_report_truthful(setup: Setup, s: KState) -> bool:
+    """No mm for which GET_REGISTRATIONS reports REGISTER_X while command X returns -EPERM."""
+    for mm in s.mms:
+        if mm.freed or not mm.state:
+            continue
+        reported = syscalls.registrations(mm.state)
+        for _, register_cmd in REGISTRATION_PAIRS:
+            if not reported & register_cmd:
+                continue
+            plan = syscalls.decide(_COMMAND_OF_REGISTRATION[register_cmd], 0, 0, membarrier_state=mm.state,
+                                   mm_users=max(mm.users, 2), config=setup.config)
+            if plan == syscalls.Return(-EPERM):
+                return False
+    return True
+
+
+def stable_einval(config) -> bool:
+    """For every command with flags 0, -EINVAL/-ENOSYS does not depend on the mm's state or users."""
+    cmds = [0] + [1 << i for i in range(12)] + [-1, 3, 1 << 31]
+    for cmd in cmds:
+        answers = set()
+        for state in range(256):
+            for users in (1, 2):
+                plan = syscalls.decide(cmd, 0, 0, membarrier_state=state, mm_users=users, config=config)
+                answers.add(isinstance(plan, syscalls.Return) and plan.value == -syscalls.EINVAL)
+        if len(answers) > 1:
+            return False
+    return True
+
+
+PROPERTIES: tuple[Property, ...] = (
+    Property("TypeOK", "invariant", "Every variable is in its domain.", type_ok),
+    Property("Ordering", "invariant",
+             "No forbidden litmus outcome is reachable: once membarrier() has returned 0, the accesses it "
+             "separates are ordered against every thread of the targeted mm(s).", ordering, "Ordering"),
+    Property("NoStaleCode", "invariant",
+             "After PRIVATE_EXPEDITED_SYNC_CORE returns, no thread of the mm executes the old instruction "
+             "stream.", _ghost("stale_code_executed"), "NoStaleCode"),
+    Property("NoUseAfterFree", "invariant", "Nothing reads an mm_struct after it was freed.",
+             _ghost("freed_mm_read"), "NoUseAfterFree"),
+    Property("RqStateCovers", "invariant",
+             "Once a registration has returned 0, every CPU running that mm has the registered bits in "
+             "rq->membarrier_state.", rq_state_covers, "RqStateCovers"),
+    Property("RegistrationReportTruthful", "invariant",
+             "If GET_REGISTRATIONS reports REGISTER_X, command X does not return -EPERM.",
+             registration_report_truthful, "RegReportTruthful"),
+    Property("RegistrationAtomic", "invariant",
+             "A registration that returns an error leaves the mm's state bits as they were.",
+             _ghost("registration_not_atomic"), "RegAtomic"),
+    Property("NoSpuriousIPI", "invariant",
+             "PRIVATE_EXPEDITED only interrupts CPUs it saw running the caller's mm.",
+             _ghost("spurious_ipi"), "NoSpuriousIPI"),
+    Property("NoRqLock", "invariant", "membarrier never takes a runqueue lock.", _ghost("rq_lock_taken"),
+             "NoRqLock"),
+    Property("BoundedByCpus", "invariant",
+             "One membarrier call interacts with at most one target per CPU, never with each thread.",
+             _ghost("thread_targeted"), "BoundedByCpus"),
+    Property("NoSchedOverheadUnreg", "invariant",
+             "A context switch between unregistered processes executes no barrier added for membarrier.",
+             _ghost("sched_mb_unregistered"), "NoSchedOverheadUnreg"),
+    Property("ExpeditedNeverBlocks", "invariant",
+             "An expedited command never reaches a step that may sleep (the man page's promise).",
+             _ghost("expedited_may_sleep"), "ExpeditedNeverBlocks"),
+    Property("StableEinval", "static",
+             "A command with flags 0 that returns -EINVAL or -ENOSYS always does, whatever the state."),
+    Property("MembarrierReturns", "liveness",
+             "Under weak fairness of the CPUs, every membarrier call returns."),
+)
+
+BY_NAME = {p.name: p for p in PROPERTIES}
+TABLE_COLUMNS = tuple(p.name for p in PROPERTIES if p.table)
