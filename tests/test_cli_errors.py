@@ -64,19 +64,27 @@ def test_console_script_bad_arguments():
 def test_help_lists_subcommands():
     proc = run_cli("--help", console_script=True)
     assert proc.returncode == 0, proc.stderr
-    for name in ("presets", "conformance"):
+    for name in ("presets", "conformance", "explore", "verify"):
         assert name in proc.stdout
 
 
-def test_model_errors_from_a_subcommand_are_one_line(monkeypatch, capsys):
-    # A MembarrierSpecError raised inside any subcommand becomes "error: ..." and status 2.
-    def register(sub):
-        p = sub.add_parser("boom")
-        p.set_defaults(func=lambda args: System(preset="nope"))
-    monkeypatch.setattr(cli, "EXTRA_COMMANDS", [register])
-    assert cli.main(["boom"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "unknown preset 'nope'" in err and "Traceback" not in err
+def test_unknown_preset_from_the_cli_is_one_line():
+    proc = run_cli("explore", "nope")
+    assert_one_line_error(proc)
+    assert "unknown preset 'nope'" in proc.stderr and "mainline" in proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["explore", "mainline", "online_cpus=-1"],
+    ["explore", "mainline", "online_cpus=9"],
+    ["explore", "mainline", "no_such_field=1"],
+    ["explore", "mainline", "scenarios=nope"],
+    ["explore", "mainline", "entry_mb=maybe"],
+    ["explore", "mainline", "--max-states", "0"],
+    ["verify", "nope"],
+], ids=lambda a: " ".join(a))
+def test_explore_bad_input_is_one_line(args):
+    assert_one_line_error(run_cli(*args))
 
 
 def assert_one_line(exc: BaseException) -> str:

@@ -61,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_conformance)
 
-    for register in EXTRA_COMMANDS:
-        register(sub)
+    import importlib
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(f"membarrier_spec.{module}").register(sub)
     return parser
 
 
@@ -76,8 +77,8 @@ def _positive(text: str) -> int:
     return value
 
 
-# Subcommands added by other modules: each is a function taking the subparsers object.
-EXTRA_COMMANDS: list[Callable] = []
+# Modules that add subcommands: each has register(subparsers), and its handlers return an exit status.
+SUBCOMMAND_MODULES: list[str] = ["explore_cli"]
 
 
 def main(argv: list[str] | None = None) -> int:

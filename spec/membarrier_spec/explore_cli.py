@@ -1,0 +1,106 @@
+"""``membarrier-spec explore`` and ``membarrier-spec verify``: the explorer on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import verdicts
+from .explore import VIOLATED, explore, stderr_progress
+from .presets import PRESETS, preset
+
+
+def register(sub) -> None:
+    p = sub.add_parser("explore", help="explore a preset's reachable states and check its properties")
+    p.add_argument("preset", help="preset name (see `membarrier-spec presets`)")
+    p.add_argument("overrides", nargs="*", metavar="field=value",
+                   help="override Config fields, e.g. online_cpus=3 scenarios=sb_private,mp_private")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--max-states", type=_positive, default=None, metavar="N",
+                   help="stop after N distinct states (verdicts of unviolated properties become not-checked)")
+    p.add_argument("--all", action="store_true",
+                   help="report every property, not only those the preset's workload exercises")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser("verify", help="explore every preset and compare the verdicts with DESIGN.md's table")
+    p.add_argument("presets", nargs="*", metavar="PRESET", help="only these presets (default: all)")
+    p.add_argument("--json", action="store_true", help="print every result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=cmd_verify)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def cmd_explore(args) -> int:
+    p = preset(args.preset)
+    config = p.config.with_overrides(args.overrides)
+    result = explore(config, p.name, max_states=args.max_states,
+                     progress=None if args.quiet else stderr_progress,
+                     checked=None if args.all else p.checked)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(summary(result, p))
+    return 1 if not result.ok else 0
+
+
+def summary(result, p) -> str:
+    lines = [f"{result.preset}: {result.distinct_states:,} distinct states, {result.transitions:,} transitions, "
+             f"depth {result.depth}, {result.seconds:.1f}s ({', '.join(result.scenarios)})"]
+    if not result.complete:
+        lines.append("  stopped at --max-states: the state graph was not explored completely")
+    for name, verdict in result.properties.items():
+        if verdict == "not-checked":
+            continue
+        expected = p.expected.get(name)
+        note = "" if expected in (None, verdict) else f"   (DESIGN.md expects {expected})"
+        lines.append(f"  {name:<28} {verdict}{note}")
+    for name, trace in result.counterexamples.items():
+        lines.append(f"\ncounterexample for {name} ({len(trace) - 1} steps):")
+        for i, st in enumerate(trace):
+            args = ", ".join(f"{k}={v}" for k, v in st["args"].items())
+            lines.append(f"  {i:3}. {st['action']}({args})")
+    return "\n".join(lines)
+
+
+def run_all(names, progress=None) -> dict:
+    out = {}
+    for name in names:
+        p = preset(name)
+        out[name] = explore(p.config, name, progress=progress, checked=p.checked)
+    return out
+
+
+def cmd_verify(args) -> int:
+    names = args.presets or list(PRESETS)
+    for name in names:
+        preset(name)  # unknown names fail before any work
+    progress = None if args.quiet else stderr_progress
+    results = {}
+    for i, name in enumerate(names, 1):
+        if progress:
+            progress(f"[{i}/{len(names)}] exploring {name} ...")
+        p = preset(name)
+        results[name] = explore(p.config, name, progress=progress, checked=p.checked)
+    bad = {n: verdicts.mismatches(n, r.properties) for n, r in results.items()}
+    bad = {n: m for n, m in bad.items() if m}
+    if args.json:
+        print(json.dumps({"presets": {n: r.to_json() for n, r in results.items()},
+                          "mismatches": bad}, indent=2))
+    else:
+        print(verdicts.text({n: r.properties for n, r in results.items()}))
+        total = sum(r.distinct_states for r in results.values())
+        secs = sum(r.seconds for r in results.values())
+        print(f"\n{len(results)} presets, {total:,} distinct states in {secs:.1f}s; "
+              f"{len(bad)} preset(s) disagree with DESIGN.md" + (": " + ", ".join(bad) if bad else ""))
+    return 0 if not bad else 1

@@ -1,0 +1,52 @@
+"""The verdict table: presets by properties, as DESIGN.md prints it (✓ holds, ✗ violated, blank)."""
+
+from __future__ import annotations
+
+from .presets import COLUMNS, PRESETS
+
+SHORT = {"Ordering": "Ordering", "NoStaleCode": "NoStaleCode", "NoUseAfterFree": "NoUseAfterFree",
+         "RqStateCovers": "RqStateCovers", "RegistrationReportTruthful": "RegReportTruthful",
+         "RegistrationAtomic": "RegAtomic", "NoSpuriousIPI": "NoSpuriousIPI", "NoRqLock": "NoRqLock",
+         "BoundedByCpus": "BoundedByCpus", "NoSchedOverheadUnreg": "NoSchedOverheadUnreg",
+         "ExpeditedNeverBlocks": "ExpeditedNeverBlocks"}
+MARK = {"holds": "✓", "violated": "✗", "not-checked": ""}
+
+
+def cell(expected: str | None, got: str | None) -> str:
+    """``✓``/``✗``/blank, with ``≠`` and what was expected when the checker disagrees with DESIGN.md."""
+    got = got or "not-checked"
+    expected = expected or "not-checked"
+    mark = MARK[got]
+    if got != expected:
+        return f"{mark or '?'} ≠{MARK[expected] or 'blank'}"
+    return mark
+
+
+def mismatches(name: str, properties: dict[str, str]) -> list[str]:
+    expected = PRESETS[name].expected
+    return [p for p, v in properties.items() if expected.get(p, "not-checked") != v]
+
+
+def markdown(results: dict[str, dict[str, str]], sources: bool = True) -> str:
+    """A Markdown table; ``results`` maps preset name -> property verdicts."""
+    head = ["preset"] + (["source"] if sources else []) + [SHORT[c] for c in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, props in results.items():
+        p = PRESETS[name]
+        row = [name] + ([p.source.split(":")[0]] if sources else [])
+        row += [cell(p.expected.get(c), props.get(c)) for c in COLUMNS]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def text(results: dict[str, dict[str, str]]) -> str:
+    """A fixed-width table for the terminal."""
+    heads = [SHORT[c] for c in COLUMNS]
+    name_w = max(len(n) for n in results) if results else 6
+    widths = [max(len(h), 7) for h in heads]
+    out = ["preset".ljust(name_w) + "  " + "  ".join(h.ljust(w) for h, w in zip(heads, widths))]
+    for name, props in results.items():
+        p = PRESETS[name]
+        cells = [cell(p.expected.get(c), props.get(c)) for c in COLUMNS]
+        out.append(name.ljust(name_w) + "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)))
+    return "\n".join(out)
