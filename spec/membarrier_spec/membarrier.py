@@ -25,7 +25,7 @@ from __future__ import annotations
 from . import syscalls
 from .abi import Cmd, State, ret_name
 from .config import Config
-from .state import (NO_MM, Call, KState, Setup, mm_of_curr, replace, rq_curr_var, smp_mb, step, with_cpu,
+from .state import (NO_MM, Call, KState, evolve, Setup, mm_of_curr, replace, rq_curr_var, smp_mb, step, with_cpu,
                     with_ghost, with_mm, with_task)
 from . import memory
 
@@ -81,8 +81,7 @@ def call_steps(setup: Setup, s: KState, c: int):
 
 
 def _goto(s: KState, t: int, call: Call, nstep: str, **changes) -> KState:
-    import attrs
-    return with_task(s, t, call=attrs.evolve(call, step=nstep, **changes))
+    return with_task(s, t, call=evolve(call, step=nstep, **changes))
 
 
 def _who(setup: Setup, s: KState, c: int, t: int) -> dict:
@@ -290,8 +289,7 @@ def _read_mm_membarrier_state(setup, s, c, t, call):
     mm = s.mms[call.mm_ptr]
     ns = with_ghost(s, "freed_mm_read") if mm.freed else s
     hit = bool(mm.state & State.GLOBAL_EXPEDITED)
-    import attrs
-    back = attrs.evolve(call, step="read_rq_curr_mm", mm_ptr=NO_MM)
+    back = evolve(call, step="read_rq_curr_mm", mm_ptr=NO_MM)
     layout = setup.layouts[s.scenario]
     yield from _loop(setup, s, c, t, back, ns, hit, False, "read_mm_membarrier_state",
                      mm=layout.mm_name(call.mm_ptr), freed=mm.freed)

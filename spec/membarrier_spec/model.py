@@ -24,7 +24,7 @@ from .config import Config
 from .membarrier import call_steps, handle_ipis
 from .properties import PROPERTIES, Property
 from .scheduler import schedule, switch_steps
-from .state import KState, Setup, Step, replace, step, var_names
+from .state import KState, Setup, Step, evolve, replace, step, var_names
 from .userspace import user_step
 
 
@@ -75,5 +75,4 @@ class Model:
 
 
 def _evolve(cpu, sbuf, view):
-    import attrs
-    return attrs.evolve(cpu, sbuf=sbuf, view=view)
+    return evolve(cpu, sbuf=sbuf, view=view)

@@ -34,7 +34,7 @@ GHOSTS = (
 GHOST = {name: 1 << i for i, name in enumerate(GHOSTS)}
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Switch:
     """A context switch in progress on a CPU (interrupts off: no IPI is handled meanwhile)."""
 
@@ -44,7 +44,7 @@ class Switch:
     prev_mm: int = NO_MM  # the lazy mm finish_task_switch() will mmdrop()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Cpu:
     """A CPU and its runqueue.
 
@@ -64,7 +64,7 @@ class Cpu:
     stale: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Call:
     """A membarrier() call in progress: its plan and where the kernel is in it."""
 
@@ -79,7 +79,7 @@ class Call:
     saved: int = 0      # mm->membarrier_state at entry (RegistrationAtomic)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Task:
     """A task: ``mm`` is ``task->mm`` (NO_MM for kernel threads and after exit_mm)."""
 
@@ -91,7 +91,7 @@ class Task:
     tif: bool = False  # seed 000 C: needs a barrier before it next returns to user
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Mm:
     """An mm_struct: ``membarrier_state``, ``mm_users``, lazy references (``mm_count``), freed."""
 
@@ -210,21 +210,33 @@ def replace(seq: tuple, index: int, value) -> tuple:
 
 # --- small pure editors used by every action module ---
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def evolve(obj, **changes):
+    """``attrs.evolve`` for our frozen classes, by positional construction (the explorer's hot path)."""
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(a.name for a in attrs.fields(cls))
+    return cls(*[changes[n] if n in changes else getattr(obj, n) for n in names])
+
+
 def with_cpu(s: KState, c: int, **changes) -> KState:
-    return attrs.evolve(s, cpus=replace(s.cpus, c, attrs.evolve(s.cpus[c], **changes)))
+    return KState(s.scenario, replace(s.cpus, c, evolve(s.cpus[c], **changes)), s.tasks, s.mms, s.mem, s.ghost)
 
 
 def with_task(s: KState, t: int, **changes) -> KState:
-    return attrs.evolve(s, tasks=replace(s.tasks, t, attrs.evolve(s.tasks[t], **changes)))
+    return KState(s.scenario, s.cpus, replace(s.tasks, t, evolve(s.tasks[t], **changes)), s.mms, s.mem, s.ghost)
 
 
 def with_mm(s: KState, m: int, **changes) -> KState:
-    return attrs.evolve(s, mms=replace(s.mms, m, attrs.evolve(s.mms[m], **changes)))
+    return KState(s.scenario, s.cpus, s.tasks, replace(s.mms, m, evolve(s.mms[m], **changes)), s.mem, s.ghost)
 
 
 def with_ghost(s: KState, name: str) -> KState:
     bit = GHOST[name]
-    return s if s.ghost & bit else attrs.evolve(s, ghost=s.ghost | bit)
+    return s if s.ghost & bit else KState(s.scenario, s.cpus, s.tasks, s.mms, s.mem, s.ghost | bit)
 
 
 def smp_mb(s: KState, c: int) -> KState:
@@ -234,7 +246,7 @@ def smp_mb(s: KState, c: int) -> KState:
     mem, sbuf, view = memory.smp_mb(s.mem, cpu.sbuf)
     if mem == s.mem and sbuf == cpu.sbuf and view == cpu.view:
         return s
-    return attrs.evolve(s, mem=mem, cpus=replace(s.cpus, c, attrs.evolve(cpu, sbuf=sbuf, view=view)))
+    return KState(s.scenario, replace(s.cpus, c, evolve(cpu, sbuf=sbuf, view=view)), s.tasks, s.mms, mem, s.ghost)
 
 
 def mm_of_curr(s: KState, c: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import memory, syscalls
-from .state import KState, Setup, Call, replace, smp_mb, step, with_cpu, with_ghost, with_task
+from .state import KState, Setup, Call, evolve, replace, smp_mb, step, with_cpu, with_ghost, with_task
 from .scheduler import exit_mm
 from .workloads import VAR_NAMES
 from .membarrier import first_step
@@ -49,8 +49,7 @@ def user_step(setup: Setup, s: KState, c: int):
 
 
 def _cpu(cpu, sbuf, view):
-    import attrs
-    return attrs.evolve(cpu, sbuf=sbuf, view=view)
+    return evolve(cpu, sbuf=sbuf, view=view)
 
 
 def _advance(s: KState, t: int) -> KState:
