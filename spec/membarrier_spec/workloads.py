@@ -198,6 +198,20 @@ def mp_exit(config: Config) -> Workload:
         source="kernel/sched/membarrier.c scenario D")
 
 
+def sb_global_lazy(config: Config) -> Workload:
+    return Workload(
+        "sb_global_lazy",
+        "SB through GLOBAL_EXPEDITED against process B, which registered (from T2 on CPU 0) while its thread "
+        "T1 was lazily switched out of CPU 1 and resumes through kthread -> same-mm",
+        (TaskSpec("T2", "B", (membarrier(Cmd.REGISTER_GLOBAL_EXPEDITED, 0),), cpus=PINNED0, start_cpu=0,
+                  preemptible=False),
+         TaskSpec("T0", "A", (store(X, 1), membarrier(Cmd.GLOBAL_EXPEDITED, 1), load(Y, 0)),
+                  cpus=PINNED0, preemptible=False),
+         TaskSpec("T1", "B", (store(Y, 1), BARRIER, load(X, 0)), start_cpu=1)),
+        forbidden=(("T0", 0, 0), ("T1", 0, 0), ("T0", 1, 0), ("T2", 0, 0)),
+        source="kernel/sched/sched.h membarrier_switch_mm() and the lazy-mm path")
+
+
 SCENARIOS: dict[str, Callable[[Config], Workload]] = {
     "sb_private": sb_private,
     "mp_private": mp_private,
@@ -205,4 +219,5 @@ SCENARIOS: dict[str, Callable[[Config], Workload]] = {
     "global_exit": global_exit,
     "sb_global": sb_global,
     "mp_exit": mp_exit,
+    "sb_global_lazy": sb_global_lazy,
 }
