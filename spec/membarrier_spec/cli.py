@@ -78,7 +78,7 @@ def _positive(text: str) -> int:
 
 
 # Modules that add subcommands: each has register(subparsers), and its handlers return an exit status.
-SUBCOMMAND_MODULES: list[str] = ["explore_cli"]
+SUBCOMMAND_MODULES: list[str] = ["explore_cli", "tla_cli", "diagrams_cli", "tlc_cli"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("membarrier-spec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head(1) and the like
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ class Explorer:
     def run(self, preset: str = "", checked: tuple[str, ...] | None = None) -> Result:
         model = self.model
         start = time.monotonic()
-        invariants = [p for p in model.properties if p.kind == "invariant"]
+        invariants = [p for p in model.properties if p.kind == "invariant" and (checked is None or p.name in checked)]
         index: dict[KState, int] = {}
         states: list[KState] = []
         parent = array("i")
@@ -118,6 +118,9 @@ class Explorer:
                 cex[prop.name] = self._trace(states, parent, via, first_bad[prop.name])
             else:
                 verdicts[prop.name] = HOLDS if complete else NOT_CHECKED
+        for prop in model.properties:
+            if prop.kind == "invariant" and prop.name not in verdicts:
+                verdicts[prop.name] = NOT_CHECKED
         verdicts["StableEinval"] = HOLDS if stable_einval(model.config) else VIOLATED
         if self.check_liveness and complete:
             stuck = self._stuck_state(states, edges_src, edges_dst)

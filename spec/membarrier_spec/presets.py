@@ -138,6 +138,21 @@ _add("no-exit-mb", "membarrier without its last smp_mb (kernel scenario B)",
      "✗ . . . . . . . . . .", exit_mb=False, scenarios=("mp_private",))
 
 
+# Beyond DESIGN.md's table: what the model says about the kernel's code as written.
+_add("mainline-switch-mm-literal",
+     "kernel/sched/sched.h membarrier_switch_mm() as written (returns early when prev_mm == next_mm)",
+     "KERNEL.md says every context switch refreshes rq->membarrier_state; the code skips the refresh when "
+     "the previous mm equals the next one, which a lazy kernel thread -> same-mm switch is. Does "
+     "GLOBAL_EXPEDITED still reach a registered thread that resumes that way?",
+     "✗ . . ✗ . . . . . . .",
+     notes="A model finding, not a DESIGN.md row: process B registers GLOBAL_EXPEDITED while its thread T1 "
+           "is lazily switched out of CPU 1 (rq->curr is the idle task, so sync_runqueues_membarrier_state() "
+           "skips CPU 1); T1 then resumes through idle -> T1 on the same mm, membarrier_switch_mm() returns "
+           "early and rq->membarrier_state stays without GLOBAL_EXPEDITED, so a GLOBAL_EXPEDITED from "
+           "another process skips CPU 1 and the SB outcome becomes reachable. Worth confirming on the kernel.",
+     rq_state_refresh="mm_change", scenarios=("sb_global_lazy",))
+
+
 def preset(name: str) -> Preset:
     """The preset called ``name``; an unknown name is a ConfigError listing the known ones."""
     try:
