@@ -9,6 +9,7 @@ membarrier-spec presets
 
 # Step: generate specs (TLA+ modules into tla/) -- added later.
 
-# Step: check default presets (explorer and TLC verdicts) -- added later.
+# Check every preset at its default size with the explorer against DESIGN.md's verdict table.
+membarrier-spec verify
 
 # Step: render diagrams (into diagrams/; needs graphviz: bootstrap_require dot graphviz "render diagrams") -- added later.

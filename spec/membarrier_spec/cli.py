@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("conformance",
                        help="compare the model with the live kernel's membarrier(2) on random call sequences")
-    p.add_argument("--sequences", type=_positive, default=100, help="how many random sequences (default 100)")
-    p.add_argument("--steps", type=_positive, default=12, help="operations per sequence (default 12)")
+    p.add_argument("--sequences", type=positive_int, default=100, help="how many random sequences (default 100)")
+    p.add_argument("--steps", type=positive_int, default=12, help="operations per sequence (default 12)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_conformance)
 
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type for a positive integer option."""
     try:
         value = int(text)
     except ValueError:

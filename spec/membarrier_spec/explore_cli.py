@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from . import verdicts
+from .cli import positive_int
 from .explore import VIOLATED, explore, stderr_progress
 from .presets import PRESETS, preset
 
@@ -17,7 +17,7 @@ def register(sub) -> None:
     p.add_argument("overrides", nargs="*", metavar="field=value",
                    help="override Config fields, e.g. online_cpus=3 scenarios=sb_private,mp_private")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--max-states", type=_positive, default=None, metavar="N",
+    p.add_argument("--max-states", type=positive_int, default=None, metavar="N",
                    help="stop after N distinct states (verdicts of unviolated properties become not-checked)")
     p.add_argument("--all", action="store_true",
                    help="report every property, not only those the preset's workload exercises")
@@ -27,18 +27,9 @@ def register(sub) -> None:
     p = sub.add_parser("verify", help="explore every preset and compare the verdicts with DESIGN.md's table")
     p.add_argument("presets", nargs="*", metavar="PRESET", help="only these presets (default: all)")
     p.add_argument("--json", action="store_true", help="print every result as JSON")
+    p.add_argument("--markdown", action="store_true", help="print the verdict table as Markdown")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_verify)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def cmd_explore(args) -> int:
@@ -98,7 +89,8 @@ def cmd_verify(args) -> int:
         print(json.dumps({"presets": {n: r.to_json() for n, r in results.items()},
                           "mismatches": bad}, indent=2))
     else:
-        print(verdicts.text({n: r.properties for n, r in results.items()}))
+        table = verdicts.markdown if args.markdown else verdicts.text
+        print(table({n: r.properties for n, r in results.items()}))
         total = sum(r.distinct_states for r in results.values())
         secs = sum(r.seconds for r in results.values())
         print(f"\n{len(results)} presets, {total:,} distinct states in {secs:.1f}s; "
