@@ -11,7 +11,9 @@ own preset from a test file::
     TestMyVariant = machine_for(preset("mainline").config.evolve(entry_mb=False),
                                 properties=("Ordering",)).TestCase
 
-A failing run prints the shrunk interleaving as the list of steps taken.
+A failing run prints the shrunk interleaving as the list of steps taken;
+:func:`shrink` shortens a violating run much faster than Hypothesis's generic
+shrinker by deleting steps and replaying the model directly.
 Exhaustive answers come from the explorer; this is the quick, randomized
 check that also scales to sizes the explorer cannot finish.
 """
@@ -30,7 +32,56 @@ from .properties import BY_NAME
 
 
 class PropertyViolation(AssertionError):
-    """An invariant failed; the message names it and lists the interleaving that led there."""
+    """An invariant failed; the message names it and lists the interleaving that led there.
+
+    ``initial`` and ``steps`` hold the run itself, for :func:`shrink`.
+    """
+
+    def __init__(self, message: str, prop: str = "", initial=None, steps: tuple = ()):
+        super().__init__(message)
+        self.prop, self.initial, self.steps = prop, initial, steps
+
+
+def replay(model: Model, initial, steps) -> tuple[list, list]:
+    """Replay ``steps`` from ``initial``, skipping any step not enabled where it comes: (steps taken, states)."""
+    taken, states, s = [], [initial], initial
+    for wanted in steps:
+        for st_, ns in model.successors(s):
+            if st_ == wanted:
+                s = ns
+                taken.append(wanted)
+                states.append(s)
+                break
+    return taken, states
+
+
+def shrink(model: Model, prop: str, initial, steps) -> list:
+    """A shorter interleaving that still breaks ``prop``: delete chunks of steps while the replay fails.
+
+    Much cheaper than Hypothesis's generic shrinker here, because it replays actions directly.
+    """
+    check = BY_NAME[prop].check
+
+    def fails(candidate) -> list | None:
+        taken, states = replay(model, initial, candidate)
+        for i, s in enumerate(states):
+            if not check(model.setup, s):
+                return taken[:i]  # the steps actually taken, up to the violation
+        return None
+
+    steps = fails(list(steps))
+    assert steps is not None, "the run to shrink does not break the property"
+    chunk = max(1, len(steps) // 2)
+    while chunk >= 1:
+        i = 0
+        while i < len(steps):
+            shorter = fails(steps[:i] + steps[i + chunk:])
+            if shorter is not None and len(shorter) < len(steps):
+                steps = shorter
+            else:
+                i += chunk
+        chunk //= 2
+    return steps
 
 
 HARDWARE = ("drain", "propagate")
@@ -56,25 +107,43 @@ def machine_for(config: Config, properties: Iterable[str] | None = None, *, max_
              and (properties is None or p.name in properties)]
     checks = [BY_NAME[n] for n in names]
     initial = model.initial_states()
+    layout_tasks = sorted({spec.name for layout in model.setup.layouts for spec in layout.specs})
+    switch_keys = sorted((c, t) for c in range(config.online_cpus) for t in layout_tasks)
     hardware_keys = sorted((a, c, v) for a in HARDWARE for c in range(config.online_cpus) for v in model.var_names)
 
     class MembarrierMachine(RuleBasedStateMachine):
         @initialize(which=st.integers(0, len(initial) - 1), data=st.data())
         def start(self, which, data):
-            self.state = initial[which]
+            self.state = self.initial = initial[which]
+            self.steps = []
             # Swarm testing: each run allows only some (cpu, variable) drains and propagations, so some
             # stores stay buffered and some views lag until a barrier -- a subset of the real behaviours.
             self.hardware = data.draw(st.sets(st.sampled_from(hardware_keys)), label="hardware allowed")
+            # ... and only some context switches (cpu, next task): fewer ways to wander, deeper runs.
+            self.switches = data.draw(st.sets(st.sampled_from(switch_keys)), label="switches allowed")
             self.trace = [f"Init(scenario={model.setup.layouts[self.state.scenario].workload.name})"]
 
         @rule(data=st.data())
         def take_an_enabled_action(self, data):
-            succs = [x for x in ordered_successors(model, self.state)
-                     if x[0].action not in HARDWARE or _key(x[0]) in self.hardware]
-            if not succs:
-                return  # every program finished and the hardware is quiescent
-            step, self.state = data.draw(st.sampled_from(succs), label="action")
-            self.trace.append(str(step))
+            # One rule call takes a short run of steps with the same choice, so that a program can
+            # advance several steps per draw; shrinking heads for one step of the first choice.
+            choice = data.draw(st.integers(0, 63), label="action")
+            for _ in range(data.draw(st.integers(1, 8), label="repeat")):
+                succs = [x for x in ordered_successors(model, self.state) if self._allowed(x[0])]
+                if not succs:
+                    return  # every program finished and the hardware is quiescent
+                step, self.state = succs[choice % len(succs)]
+                self.trace.append(str(step))
+                self.steps.append(step)
+                self.properties_hold()
+
+        def _allowed(self, step) -> bool:
+            if step.action in HARDWARE:
+                return _key(step) in self.hardware
+            if step.action == "__schedule":
+                args = step.arg_dict()
+                return (args["cpu"], args["next"]) in self.switches
+            return True
 
         @invariant()
         def properties_hold(self):
@@ -83,7 +152,8 @@ def machine_for(config: Config, properties: Iterable[str] | None = None, *, max_
             for prop in checks:
                 if not prop.check(model.setup, self.state):
                     steps = "\n  ".join(self.trace)
-                    raise PropertyViolation(f"{prop.name} violated after {len(self.trace) - 1} steps:\n  {steps}")
+                    raise PropertyViolation(f"{prop.name} violated after {len(self.trace) - 1} steps:\n  {steps}",
+                                            prop.name, self.initial, tuple(self.steps))
 
     MembarrierMachine.TestCase.settings = settings(max_examples=max_examples, stateful_step_count=step_count,
                                                    deadline=None)
