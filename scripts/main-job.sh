@@ -12,4 +12,8 @@ membarrier-spec presets
 # Check every preset at its default size with the explorer against DESIGN.md's verdict table.
 membarrier-spec verify
 
-# Step: render diagrams (into diagrams/; needs graphviz: bootstrap_require dot graphviz "render diagrams") -- added later.
+# Render the diagrams (into diagrams/: SVG, PNG for the README) and the design-review report
+# (build/report/report.md and a self-contained report.html); both need graphviz's dot.
+bootstrap_require dot graphviz "rendering diagrams"
+membarrier-spec diagrams
+membarrier-spec report --out build/report

@@ -1,0 +1,307 @@
+"""The design-review report: ``membarrier-spec report [--out DIR] [--engine explorer|tlc]``.
+
+Writes ``DIR/report.md`` (the diagrams beside it as SVG files) and
+``DIR/report.html`` (self-contained: every SVG inlined).  For each preset:
+its source (the seed thread quoted by file name), the question it settles,
+its configuration, its verdicts, the notes, the counterexample swimlanes and
+the projected state graphs.  The output is deterministic: no dates, no
+timings, no absolute paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Callable
+
+import attrs
+
+from . import __version__, diagrams
+from .config import Config
+from .errors import MembarrierSpecError
+from .explore import VIOLATED
+from .presets import COLUMNS, PRESETS
+from .properties import BY_NAME
+from .verdicts import MARK, SHORT
+
+# The five mail threads of shared/seeds/ (the repository does not ship them): file, subject, author, date.
+SEEDS = {
+    "000": ("000_c03a5d75683c763f.txt", "Rough notes from sys_membarrier() lightning BoF",
+            "Paul E. McKenney", "2017-09-17"),
+    "001": ("001_bdb55e76c0af8fa5.txt",
+            "Re: [RFC PATCH for 4.15 5/6] membarrier: x86: Provide core serializing command",
+            "Mathieu Desnoyers", "2017-11-09"),
+    "002": ("002_9a888570b1ced49c.txt",
+            "[RFC PATCH] sys_membarrier(): system/process-wide memory barrier (x86) (v12)",
+            "Mathieu Desnoyers", "2015-03-15"),
+    "003": ("003_ca58ba1858246bd6.txt", "Re: [PATCH 4/8] membarrier: Make the post-switch-mm barrier explicit",
+            "Andy Lutomirski", "2021-06-17"),
+    "004": ("004_64fad7514e67ad87.txt",
+            "Re: [RFC PATCH 4/4] Fix: sched/membarrier: p->mm->membarrier_state racy load (v2)",
+            "Will Deacon", "2019-09-12"),
+}
+
+
+class EngineUnavailable(MembarrierSpecError):
+    """``--engine tlc`` without a TLC runner that can check a preset."""
+
+
+@attrs.frozen
+class EngineResult:
+    """What an engine says about one preset: verdicts, counterexamples (explorer shape), size, notes.
+
+    ``undrawn`` holds counterexamples that could not be put in the explorer's
+    shape (as text lines): the report lists them instead of drawing them.
+    """
+
+    properties: dict[str, str]
+    counterexamples: dict[str, list[dict]]
+    distinct_states: int | None = None
+    transitions: int | None = None
+    depth: int | None = None
+    notes: tuple[str, ...] = ()
+    undrawn: dict[str, list[str]] = attrs.field(factory=dict)
+
+
+def seed_of(source: str) -> dict | None:
+    """The seed thread a preset's source line cites, if any."""
+    m = re.search(r"\bseed (\d{3})\b", source)
+    if not m or m.group(1) not in SEEDS:
+        return None
+    file, subject, author, date = SEEDS[m.group(1)]
+    return {"number": m.group(1), "file": file, "subject": subject, "author": author, "date": date}
+
+
+def config_changes(config: Config) -> list[str]:
+    """``field=value`` for every Config field that differs from mainline x86's default."""
+    base = Config()
+    out = []
+    for a in attrs.fields(Config):
+        value, default = getattr(config, a.name), getattr(base, a.name)
+        if value != default:
+            shown = ",".join(value) if isinstance(value, tuple) else str(value).lower() \
+                if isinstance(value, bool) else value
+            out.append(f"{a.name}={shown}")
+    return out
+
+
+def explorer_shaped(trace: list[dict]) -> bool:
+    """Whether a trace's states are :func:`membarrier_spec.render.describe_state` dicts."""
+    return bool(trace) and all(isinstance(st.get("state"), dict) and {"cpus", "tasks", "mms", "memory"}
+                               <= set(st["state"]) for st in trace)
+
+
+def tlc_engine() -> Callable[[str], EngineResult]:
+    """The TLC runner (``membarrier_spec.tlc.check_preset``), or a one-line EngineUnavailable saying why not.
+
+    TLC's counterexamples are drawn when they are in the explorer's shape,
+    or when ``membarrier_spec.replay.explorer_trace(preset_name, trace)``
+    exists to replay them into it; otherwise the report lists their steps
+    and says why they are not drawn.
+    """
+    try:
+        tlc = importlib.import_module(".tlc", __package__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.tlc":
+            raise
+        raise EngineUnavailable("the TLC engine is unavailable: membarrier_spec.tlc is not part of this "
+                                "installation; use --engine explorer") from None
+    check = getattr(tlc, "check_preset", None)
+    if not callable(check):
+        raise EngineUnavailable("the TLC engine is unavailable: membarrier_spec.tlc provides no "
+                                "check_preset(name); use --engine explorer")
+    try:
+        replay = getattr(importlib.import_module(".replay", __package__), "explorer_trace", None)
+    except ModuleNotFoundError:
+        replay = None
+
+    def run(name: str) -> EngineResult:
+        got = check(name)
+        get = got.get if isinstance(got, dict) else lambda k, d=None: getattr(got, k, d)
+        drawn, undrawn = {}, {}
+        for prop, trace in dict(get("counterexamples", {}) or {}).items():
+            if explorer_shaped(trace):
+                drawn[prop] = trace
+            elif replay is not None:
+                drawn[prop] = replay(name, trace)
+            else:
+                undrawn[prop] = [f"{i:3}. {st.get('action')}("
+                                 + ", ".join(f"{k}={v}" for k, v in (st.get("args") or {}).items()) + ")"
+                                 for i, st in enumerate(trace)]
+        notes = list(get("notes", ()) or ())
+        status = get("status", "ok")
+        if status not in ("ok", "violated"):
+            notes.insert(0, f"TLC did not finish ({status}): {get('message', '')}")
+        if undrawn:
+            notes.append("TLC's counterexamples are listed, not drawn: they are TLA+ states, and "
+                         "membarrier_spec.replay.explorer_trace() is not available to replay them")
+        return EngineResult(dict(get("properties", {})), drawn, get("distinct_states"), get("transitions"),
+                            get("depth"), tuple(notes), undrawn)
+    return run
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def _svg_inline(svg: bytes, prefix: str) -> str:
+    """An SVG ready to inline in HTML: no XML prolog, ids made unique with ``prefix``."""
+    text = svg.decode("utf-8")
+    text = text[text.index("<svg"):]
+    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', text)
+    text = re.sub(r'(xlink:href|href)="#(?!swimlane-|preset-)([^"]+)"',
+                  lambda m: f'{m.group(1)}="#{prefix}-{m.group(2)}"', text)
+    return text
+
+
+def _trace_lines(trace: list[dict]) -> list[str]:
+    out = []
+    for i, st in enumerate(trace):
+        args = ", ".join(f"{k}={v}" for k, v in st["args"].items())
+        out.append(f"{i:3}. {st['action']}({args})")
+    return out
+
+
+def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
+                  engine_results: dict[str, EngineResult]) -> dict:
+    presets = []
+    total_states = 0
+    for name, run in runs.items():
+        p = PRESETS[name]
+        er = engine_results[name]
+        verdicts = []
+        for prop in list(COLUMNS) + ["TypeOK", "StableEinval", "MembarrierReturns"]:
+            got = er.properties.get(prop, "not-checked")
+            if got == "not-checked":
+                continue
+            want = p.expected.get(prop, "not-checked")
+            verdicts.append({"name": prop, "mark": MARK[got], "verdict": got, "expected": want,
+                             "agrees": got == want, "doc": BY_NAME[prop].doc if prop in BY_NAME else "",
+                             "swimlane": diagrams.swimlane_name(name, prop)
+                             if got == VIOLATED and er.counterexamples.get(prop) else None})
+        counterexamples = [{"prop": v["name"], "stem": v["swimlane"],
+                            "steps": len(er.counterexamples[v["name"]]) - 1,
+                            "trace": _trace_lines(er.counterexamples[v["name"]])}
+                           for v in verdicts if v["swimlane"] and v["name"] in COLUMNS]
+        counterexamples += [{"prop": prop, "stem": None, "steps": len(lines) - 1, "trace": lines}
+                            for prop, lines in sorted(er.undrawn.items())]
+        states = er.distinct_states if er.distinct_states is not None else run.result.distinct_states
+        total_states += states or 0
+        presets.append({
+            "name": name, "anchor": f"preset-{name}", "source": p.source, "seed": seed_of(p.source),
+            "question": p.question, "notes": p.notes, "engine_notes": list(er.notes),
+            "config": config_changes(p.config),
+            "scenarios": list(p.config.scenarios),
+            "states": states, "transitions": er.transitions if er.transitions is not None
+            else run.result.transitions,
+            "depth": er.depth if er.depth is not None else run.result.depth,
+            "verdicts": verdicts, "counterexamples": counterexamples,
+            "graphs": [{"stem": diagrams.states_name(name, proj.scenario), "scenario": proj.scenario,
+                        "nodes": len(proj.nodes), "states": proj.states} for proj in run.projections],
+        })
+    table = {n: er.properties for n, er in engine_results.items()}
+    mismatches = {n: [c for c in COLUMNS if PRESETS[n].expected.get(c, "not-checked")
+                      != table[n].get(c, "not-checked")] for n in table}
+    lifecycles = [{"stem": diagrams.lifecycle_name(f, a), "fork": f, "alloc": a,
+                   "title": f"{diagrams.POLICY_TITLES[f]} · {diagrams.POLICY_TITLES[a]}"}
+                  for f, a in diagrams.lifecycle_policies()]
+    return {
+        "version": __version__, "engine": engine,
+        "engine_title": {"explorer": "the explorer (breadth-first search of the Python model)",
+                         "tlc": "TLC (the generated TLA+ spec)"}[engine],
+        "presets": presets, "columns": [{"name": c, "short": SHORT[c]} for c in COLUMNS],
+        "total_states": total_states,
+        "mismatches": {n: m for n, m in mismatches.items() if m},
+        "lifecycles": lifecycles,
+        "projection": diagrams.PROJECTION, "hidden": diagrams.HIDDEN,
+        "table_md": diagrams.verdict_markdown(table, _md_linker(engine_results)),
+        "table_rows": _table_rows(table, engine_results),
+    }
+
+
+def _md_linker(results: dict[str, EngineResult]) -> Callable[[str, str], str | None]:
+    def link(name: str, prop: str) -> str | None:
+        if not prop:
+            return f"#{name}"
+        if not results[name].counterexamples.get(prop):
+            return None
+        return f"{diagrams.swimlane_name(name, prop)}.svg"
+    return link
+
+
+def _table_rows(table: dict[str, dict[str, str]], results: dict[str, EngineResult]) -> list[dict]:
+    rows = []
+    for name, props in table.items():
+        p = PRESETS[name]
+        cells = []
+        for c in COLUMNS:
+            got, want = props.get(c, "not-checked"), p.expected.get(c, "not-checked")
+            cells.append({"mark": MARK[got], "verdict": got, "agrees": got == want,
+                          "expected_mark": MARK[want] or "blank",
+                          "href": f"#{diagrams.swimlane_name(name, c)}"
+                          if got == VIOLATED and results[name].counterexamples.get(c) else None})
+        rows.append({"name": name, "source": diagrams.short_source(p.source), "cells": cells})
+    return rows
+
+
+def _environment():
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.PackageLoader("membarrier_spec", "templates"),
+                             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                                                 default_for_string=False),
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["md"] = _md_escape
+    return env
+
+
+def render_report(runs: dict[str, diagrams.PresetRun], engine: str, engine_results: dict[str, EngineResult],
+                  svgs: dict[str, bytes], matrix_anchors_svg: bytes) -> tuple[str, str]:
+    """(Markdown, HTML) of the report; ``svgs`` maps file names to the rendered SVGs."""
+    import markupsafe
+    context = build_context(runs, engine, engine_results)
+    env = _environment()
+    md = env.get_template("report.md.j2").render(**context)
+    inline = {name[:-4]: markupsafe.Markup(_svg_inline(data, name[:-4]))
+              for name, data in svgs.items() if name.endswith(".svg")}
+    inline["verdicts"] = markupsafe.Markup(_svg_inline(matrix_anchors_svg, "verdicts"))
+    page = env.get_template("report.html.j2").render(svg=inline, **context)
+    return md, page
+
+
+def write_report(out: str | Path = "report", *, engine: str = "explorer", jobs: int | None = None,
+                 progress: Callable[[str], None] | None = None, names: list[str] | None = None
+                 ) -> dict[str, str]:
+    """Explore (and run TLC with ``engine="tlc"``), render, and write the report into ``out``."""
+    diagrams.dot_path()
+    for name in names or ():
+        diagrams.preset(name)  # an unknown preset: one line, before any work
+    run_engine = tlc_engine() if engine == "tlc" else None  # unavailable: fail before any work
+    target = diagrams.writable_dir(Path(out))
+    names = list(names or PRESETS)
+    for name in names:
+        diagrams.preset(name)  # an unknown preset: one line, before any work
+    runs = diagrams.explore_presets(names, jobs, progress)
+    if run_engine is None:
+        results = {n: EngineResult(r.result.properties, r.result.counterexamples, r.result.distinct_states,
+                                   r.result.transitions, r.result.depth) for n, r in runs.items()}
+    else:
+        results = {}
+        for i, n in enumerate(names, 1):
+            if progress:
+                progress(f"[{i}/{len(names)}] TLC: checking {n} ...")
+            results[n] = run_engine(n)
+    cex = {n: r.counterexamples for n, r in results.items()}
+    table = {n: r.properties for n, r in results.items()}
+    engine_label = "explorer" if engine == "explorer" else "TLC"
+    plans = diagrams.build_diagrams(runs, engine=engine_label, counterexamples=cex, verdict_table=table)
+    anchors = diagrams.verdict_matrix_dot(table, diagrams._linker("anchors", table, cex), engine_label)
+    files = diagrams.render_diagrams(plans, jobs, svg_only=True)
+    matrix_anchors = diagrams.render(anchors, "svg")
+    md, page = render_report(runs, engine, results, files, matrix_anchors)
+    files["report.md"] = md.encode("utf-8")
+    files["report.html"] = page.encode("utf-8")
+    diagrams.write_files(target, files, diagrams.DIAGRAM_PREFIXES)
+    return {"md": str(target / "report.md"), "html": str(target / "report.html")}
+
