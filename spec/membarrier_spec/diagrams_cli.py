@@ -7,6 +7,7 @@ import sys
 import time
 
 from .explore import stderr_progress
+from .cli import positive_int
 
 
 def register(sub) -> None:
@@ -17,7 +18,7 @@ def register(sub) -> None:
                    help="only these presets' swimlanes and state graphs (default: everything, with the verdict "
                         "matrix and the MANIFEST)")
     p.add_argument("--out", default="diagrams", metavar="DIR", help="output directory (default: diagrams/)")
-    p.add_argument("--jobs", type=_positive, default=None, metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="explore presets and run dot in N processes (default: one per CPU)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 and list the files when DIR is stale")
@@ -29,20 +30,10 @@ def register(sub) -> None:
     p.add_argument("--out", default="report", metavar="DIR", help="output directory (default: report/)")
     p.add_argument("--engine", choices=("explorer", "tlc"), default="explorer",
                    help="where verdicts and counterexamples come from (default: explorer)")
-    p.add_argument("--jobs", type=_positive, default=None, metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="explore presets and run dot in N processes (default: one per CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_report)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def cmd_diagrams(args) -> int:
