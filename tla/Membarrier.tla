@@ -320,6 +320,56 @@ CpumaskMaySleep == alloc_policy = "gfp_kernel_enomem"
 Registered(m) == m # NoMm /\ mm_state[m] # {}
 
 -------------------------------------------------------------------------------
+\* The type invariant, first of the properties (the rest follow the actions).
+
+\* Every variable in its domain.
+TypeOK ==
+    LET values(v) == IF v < NUserVars THEN Layout[scenario].stored ELSE Tasks
+        planOK(p) == \/ p.kind = "expedited" /\ p.scope \in {"private", "global"}
+                     \/ p.kind = "register" /\ p.set_bits \subseteq Bits /\ p.ready_bit \in Bits
+                     \/ p.kind = "synchronize_rcu"
+    IN /\ scenario \in Scenarios
+       /\ curr \in [CPUs -> Tasks]
+       /\ active_mm \in [CPUs -> Mms \cup {NoMm}]
+       /\ rq_state \in [CPUs -> SUBSET Bits]
+       /\ DOMAIN sbuf = CPUs /\ \A c \in CPUs : sbuf[c] \in [Vars -> Int]
+       /\ \A c \in CPUs : \A v \in Vars : sbuf[c][v] \in values(v) \cup {NONE}
+       /\ DOMAIN view = CPUs /\ \A c \in CPUs : view[c] \in [Vars -> Int]
+       /\ \A c \in CPUs : \A v \in Vars : view[c][v] \in values(v)
+       /\ DOMAIN sw = CPUs
+       /\ \A c \in CPUs : \/ sw[c] = NoSwitch
+                         \/ sw[c] \in [prev : Tasks, next : Tasks,
+                                       step : {"rq_curr_store", "after_rq_curr_mb", "switch_mm",
+                                               "membarrier_arch_switch_mm", "finish_task_switch"},
+                                       prev_mm : Mms \cup {NoMm}]
+       /\ ipis \in [CPUs -> SUBSET ({"ipi_mb", "ipi_sync_core", "ipi_rseq", "ipi_sync_rq_state"}
+                                    \X Tasks \X (Mms \cup {0}))]
+       /\ stale \in [CPUs -> BOOLEAN]
+       /\ mm \in [Tasks -> Mms \cup {NoMm}]
+       /\ pc \in [Tasks -> Nat] /\ \A t \in Tasks : pc[t] <= Len(Program(t))
+       /\ DOMAIN regs = Tasks /\ \A t \in Tasks : regs[t] \in [0..(TaskSpec(t).nregs - 1) -> Int]
+       /\ DOMAIN call = Tasks
+       /\ \A t \in Tasks :
+             \/ call[t] = NoCall
+             \/ /\ DOMAIN call[t] = {"cmd", "plan", "step", "reg", "cursor", "mask", "seen", "mm_ptr", "saved"}
+                /\ call[t].cmd \in ProbeCmds
+                /\ planOK(call[t].plan)
+                /\ call[t].reg \in 0..(TaskSpec(t).nregs - 1)
+                /\ call[t].cursor \in 0..NCPUS
+                /\ call[t].mask \subseteq CPUs
+                /\ call[t].seen \subseteq CPUs
+                /\ call[t].mm_ptr \in Mms \cup {NoMm}
+                /\ call[t].saved \subseteq Bits
+       /\ dead \in [Tasks -> BOOLEAN]
+       /\ tif \in [Tasks -> BOOLEAN]
+       /\ mm_state \in [Mms -> SUBSET Bits]
+       /\ mm_users \in [Mms -> Nat]
+       /\ mm_lazy \in [Mms -> Nat]
+       /\ mm_freed \in [Mms -> BOOLEAN]
+       /\ mem \in [Vars -> Int] /\ \A v \in Vars : mem[v] \in values(v)
+       /\ ghost \subseteq Ghosts
+
+-------------------------------------------------------------------------------
 \* Initial states (Setup.initial_states): one per scenario.  Each CPU runs the
 \* task that starts there, or its idle task; memory holds 0 and each CPU's
 \* rq->curr; no mm is registered.
@@ -1044,53 +1094,6 @@ Spec == Init /\ [][Next]_vars /\ Fairness
 
 -------------------------------------------------------------------------------
 \* Properties (properties.py).
-
-\* Every variable in its domain.
-TypeOK ==
-    LET values(v) == IF v < NUserVars THEN Layout[scenario].stored ELSE Tasks
-        planOK(p) == \/ p.kind = "expedited" /\ p.scope \in {"private", "global"}
-                     \/ p.kind = "register" /\ p.set_bits \subseteq Bits /\ p.ready_bit \in Bits
-                     \/ p.kind = "synchronize_rcu"
-    IN /\ scenario \in Scenarios
-       /\ curr \in [CPUs -> Tasks]
-       /\ active_mm \in [CPUs -> Mms \cup {NoMm}]
-       /\ rq_state \in [CPUs -> SUBSET Bits]
-       /\ DOMAIN sbuf = CPUs /\ \A c \in CPUs : sbuf[c] \in [Vars -> Int]
-       /\ \A c \in CPUs : \A v \in Vars : sbuf[c][v] \in values(v) \cup {NONE}
-       /\ DOMAIN view = CPUs /\ \A c \in CPUs : view[c] \in [Vars -> Int]
-       /\ \A c \in CPUs : \A v \in Vars : view[c][v] \in values(v)
-       /\ DOMAIN sw = CPUs
-       /\ \A c \in CPUs : \/ sw[c] = NoSwitch
-                         \/ sw[c] \in [prev : Tasks, next : Tasks,
-                                       step : {"rq_curr_store", "after_rq_curr_mb", "switch_mm",
-                                               "membarrier_arch_switch_mm", "finish_task_switch"},
-                                       prev_mm : Mms \cup {NoMm}]
-       /\ ipis \in [CPUs -> SUBSET ({"ipi_mb", "ipi_sync_core", "ipi_rseq", "ipi_sync_rq_state"}
-                                    \X Tasks \X (Mms \cup {0}))]
-       /\ stale \in [CPUs -> BOOLEAN]
-       /\ mm \in [Tasks -> Mms \cup {NoMm}]
-       /\ pc \in [Tasks -> Nat] /\ \A t \in Tasks : pc[t] <= Len(Program(t))
-       /\ DOMAIN regs = Tasks /\ \A t \in Tasks : regs[t] \in [0..(TaskSpec(t).nregs - 1) -> Int]
-       /\ DOMAIN call = Tasks
-       /\ \A t \in Tasks :
-             \/ call[t] = NoCall
-             \/ /\ DOMAIN call[t] = {"cmd", "plan", "step", "reg", "cursor", "mask", "seen", "mm_ptr", "saved"}
-                /\ call[t].cmd \in ProbeCmds
-                /\ planOK(call[t].plan)
-                /\ call[t].reg \in 0..(TaskSpec(t).nregs - 1)
-                /\ call[t].cursor \in 0..NCPUS
-                /\ call[t].mask \subseteq CPUs
-                /\ call[t].seen \subseteq CPUs
-                /\ call[t].mm_ptr \in Mms \cup {NoMm}
-                /\ call[t].saved \subseteq Bits
-       /\ dead \in [Tasks -> BOOLEAN]
-       /\ tif \in [Tasks -> BOOLEAN]
-       /\ mm_state \in [Mms -> SUBSET Bits]
-       /\ mm_users \in [Mms -> Nat]
-       /\ mm_lazy \in [Mms -> Nat]
-       /\ mm_freed \in [Mms -> BOOLEAN]
-       /\ mem \in [Vars -> Int] /\ \A v \in Vars : mem[v] \in values(v)
-       /\ ghost \subseteq Ghosts
 
 \* No forbidden litmus outcome is reachable: once membarrier() has returned 0,
 \* the accesses it separates are ordered against every thread of the targeted
