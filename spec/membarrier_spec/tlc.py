@@ -427,13 +427,7 @@ class ToolOutputParser:
                 if line[pos:] == "\n":  # the marker ends the line: the body starts on the next one
                     pos = len(line)
             elif self.stack:
-                msg, parts = self.stack.pop()
-                msg.text = "".join(parts).strip("\n")
-                if self.stack:
-                    self.stack[-1][0].children.append(msg)
-                    self.stack[-1][1].append(msg.text + "\n")
-                else:
-                    done.append(msg)
+                self._close_innermost(done)
                 if line[pos:] == "\n":
                     pos = len(line)
         self._text(line[pos:])
@@ -443,14 +437,18 @@ class ToolOutputParser:
         """Messages left open when TLC died (a kill, a JVM crash), closed as they are."""
         done = []
         while self.stack:
-            msg, parts = self.stack.pop()
-            msg.text = "".join(parts).strip("\n")
-            if self.stack:
-                self.stack[-1][0].children.append(msg)
-                self.stack[-1][1].append(msg.text + "\n")
-            else:
-                done.append(msg)
+            self._close_innermost(done)
         return done
+
+    def _close_innermost(self, done: list) -> None:
+        """End the innermost open message: it becomes a child of its parent, or is done."""
+        msg, parts = self.stack.pop()
+        msg.text = "".join(parts).strip("\n")
+        if self.stack:
+            self.stack[-1][0].children.append(msg)
+            self.stack[-1][1].append(msg.text + "\n")
+        else:
+            done.append(msg)
 
 
 def parse_tool_output(text: str) -> tuple[list[TlcMessage], list[str]]:
