@@ -79,7 +79,7 @@ def positive_int(text: str) -> int:
 
 
 # Modules that add subcommands: each has register(subparsers), and its handlers return an exit status.
-SUBCOMMAND_MODULES: list[str] = ["explore_cli", "tla_cli", "diagrams_cli", "tlc_cli"]
+SUBCOMMAND_MODULES: list[str] = ["explore_cli", "tla_cli", "diagrams_cli", "tlc_cli", "replay"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,153 @@
+"""Replay a counterexample, TLC's or the explorer's, step by step in the Python model.
+
+A trace is the ``counterexamples[PROPERTY]`` list of ``membarrier-spec check
+--json`` (``"engine": "tlc"``: each state is TLC's variables) or of ``explore
+--json`` / ``check --engine explorer --json`` (each state is the explorer's
+rendering).  Replay starts from an initial state of the preset's model and,
+for every step, looks for an enabled action of the Python model with the same
+name that leads to the same state; the first step for which there is none is
+the divergence.  :func:`explorer_trace` turns a TLC trace into the explorer's
+shape, so that diagrams draw both the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import MembarrierSpecError
+from .model import Model
+from .presets import preset
+from .properties import BY_NAME
+from .state import KState, Step
+
+
+class TraceError(MembarrierSpecError):
+    """A trace file that cannot be read, or names no known preset or property."""
+
+
+@attrs.frozen
+class Replayed:
+    """The outcome of replaying one trace: the Python steps and states, or where it diverged."""
+
+    prop: str
+    steps: tuple[Step | None, ...]
+    states: tuple[KState, ...]
+    divergence: str | None = None  # None: every step replayed
+    violated_at_end: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None and self.violated_at_end
+
+
+def _from_json(value: Any) -> Any:
+    """TLC JSON (sets as lists, function keys as text) back into the value parser's format."""
+    if isinstance(value, dict):
+        keys = list(value)
+        if keys and all(isinstance(k, str) and k.lstrip("-").isdigit() for k in keys):
+            return {int(k): _from_json(v) for k, v in value.items()}
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_from_json(v) for v in value)
+    return value
+
+
+def _tlc_state(model: Model, values: dict) -> KState:
+    from .tla import decode_state
+    try:
+        return decode_state(model, {k: _from_json(v) for k, v in values.items()})
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise TraceError(f"a TLC state in the trace cannot be decoded: {exc}") from None
+
+
+def replay_trace(model: Model, prop: str, trace: list[dict], engine: str) -> Replayed:
+    """Replay ``trace`` (steps of ``engine`` ``tlc`` or ``explorer``) in ``model``."""
+    if not trace or trace[0].get("action") not in ("Init", None):
+        raise TraceError("a trace starts with its initial state (action Init)")
+    if engine == "tlc":
+        from .tla import tla_action
+        wanted_states = [_tlc_state(model, st["state"]) for st in trace]
+        first = [s for s in model.initial_states() if s == wanted_states[0]]
+        same = lambda i, st_, ns: ns == wanted_states[i] and tla_action(st_) == trace[i]["action"]  # noqa: E731
+    else:
+        first = [s for s in model.initial_states() if model.describe(s) == trace[0]["state"]]
+        same = lambda i, st_, ns: (st_.action == trace[i]["action"] and st_.arg_dict() == trace[i]["args"]  # noqa: E731
+                                   and model.describe(ns) == trace[i]["state"])
+    if not first:
+        return Replayed(prop, (None,), (), "step 0: the first state is not an initial state of the model")
+    steps, states = [None], [first[0]]
+    for i in range(1, len(trace)):
+        match = [(st_, ns) for st_, ns in model.successors(states[-1]) if same(i, st_, ns)]
+        if not match:
+            enabled = sorted({st_.action for st_, _ in model.successors(states[-1])})
+            return Replayed(prop, tuple(steps), tuple(states),
+                            f"step {i} ({trace[i]['action']}): no enabled action of the Python model leads to "
+                            f"that state (enabled here: {', '.join(enabled) or 'none'})")
+        steps.append(match[0][0])
+        states.append(match[0][1])
+    check = BY_NAME[prop].check if prop in BY_NAME and BY_NAME[prop].check else None
+    at_end = check is not None and not check(model.setup, states[-1])
+    return Replayed(prop, tuple(steps), tuple(states), None, at_end)
+
+
+def explorer_trace(preset_name: str, trace: list[dict], engine: str = "tlc") -> list[dict]:
+    """A TLC counterexample in the explorer's shape (for swimlanes): replayed, then rendered the same way."""
+    model = Model(preset(preset_name).config)
+    done = replay_trace(model, "", trace, engine)
+    if done.divergence:
+        raise TraceError(f"{preset_name}: the trace does not replay: {done.divergence}")
+    return [{"action": st.action if st else "Init", "args": dict(st.args) if st else {},
+             "state": model.describe(s)} for st, s in zip(done.steps, done.states)]
+
+
+def load(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise TraceError(f"no such trace file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TraceError(f"{path} is not a JSON trace: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("counterexamples"), dict) or "preset" not in data:
+        raise TraceError(f"{path}: expected the JSON of `check --json` or `explore --json` "
+                         "(with preset and counterexamples)")
+    return data
+
+
+def register(sub) -> None:
+    p = sub.add_parser("replay", help="replay a counterexample (TLC's or the explorer's JSON) in the Python model")
+    p.add_argument("trace", help="a JSON file written by `check --json` or `explore --json`")
+    p.add_argument("--property", help="only this property's counterexample")
+    p.set_defaults(func=cmd_replay)
+
+
+def cmd_replay(args) -> int:
+    data = load(args.trace)
+    p = preset(data["preset"])
+    engine = data.get("engine", "explorer")
+    traces = data["counterexamples"]
+    if args.property:
+        if args.property not in traces:
+            raise TraceError(f"{args.trace} has no counterexample for {args.property!r}; it has: "
+                             f"{', '.join(traces) or 'none'}")
+        traces = {args.property: traces[args.property]}
+    if not traces:
+        print(f"{p.name}: the trace file holds no counterexample")
+        return 0
+    model = Model(p.config)
+    bad = 0
+    for prop, trace in traces.items():
+        done = replay_trace(model, prop, trace, engine)
+        if done.divergence:
+            bad += 1
+            print(f"{prop}: diverges at {done.divergence}")
+        elif not done.violated_at_end:
+            bad += 1
+            print(f"{prop}: all {len(trace) - 1} steps replay, but the last state does not break {prop}")
+        else:
+            print(f"{prop}: all {len(trace) - 1} steps of the {engine} counterexample replay in the Python model; "
+                  f"the last state breaks {prop}")
+    return 1 if bad else 0
