@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from membarrier_spec import ConfigError, PRESETS, System, TaskError, cli
+from membarrier_spec import ConfigError, PRESETS, System, TaskError
 from membarrier_spec.errors import MembarrierSpecError
 
 

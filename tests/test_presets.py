@@ -2,7 +2,7 @@
 
 import pytest
 
-from membarrier_spec.explore import HOLDS, VIOLATED, explore
+from membarrier_spec.explore import VIOLATED, explore
 from membarrier_spec.model import Model
 from membarrier_spec.presets import PRESETS, preset
 from membarrier_spec.properties import BY_NAME

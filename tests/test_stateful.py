@@ -8,7 +8,6 @@ own shrinker gets there too, but takes minutes per cell).  Runs are
 derandomized so that CI is reproducible.
 """
 
-import re
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable
 
 from .errors import MembarrierSpecError
 

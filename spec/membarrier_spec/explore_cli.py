@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from . import verdicts
 from .cli import positive_int
-from .explore import VIOLATED, explore, stderr_progress
+from .explore import explore, stderr_progress
 from .presets import PRESETS, preset
 
 

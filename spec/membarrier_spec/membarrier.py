@@ -239,7 +239,6 @@ def _rq_lock_read_curr(setup, s, c, t, call):
 
 def _for_each_thread(setup, s, c, t, call):
     """Seed 000 C: interact with every thread of the mm: IPI it where it runs, else flag it (TIF)."""
-    layout = setup.layouts[s.scenario]
     mm = s.tasks[t].mm
     ns, mask = s, call.mask
     for other in range(len(s.tasks)):

@@ -76,7 +76,8 @@ def rq_state_covers(setup: Setup, s: KState) -> bool:
     return True
 
 
-_COMMAND_OF_REGISTRATION = {
+# The command each REGISTER_* command registers for (the generator tabulates decide() on these too).
+COMMAND_OF_REGISTRATION = {
     Cmd.REGISTER_GLOBAL_EXPEDITED: Cmd.GLOBAL_EXPEDITED,
     Cmd.REGISTER_PRIVATE_EXPEDITED: Cmd.PRIVATE_EXPEDITED,
     Cmd.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: Cmd.PRIVATE_EXPEDITED_SYNC_CORE,
@@ -93,7 +94,7 @@ def registration_report_truthful(setup: Setup, s: KState) -> bool:
         for _, register_cmd in REGISTRATION_PAIRS:
             if not reported & register_cmd:
                 continue
-            plan = syscalls.decide(_COMMAND_OF_REGISTRATION[register_cmd], 0, 0, membarrier_state=mm.state,
+            plan = syscalls.decide(COMMAND_OF_REGISTRATION[register_cmd], 0, 0, membarrier_state=mm.state,
                                    mm_users=max(mm.users, 2), config=setup.config)
             if plan == syscalls.Return(-EPERM):
                 return False

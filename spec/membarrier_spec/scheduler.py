@@ -25,7 +25,7 @@ Steps that do nothing in a preset are not taken, so they add no states.
 from __future__ import annotations
 
 from .abi import State
-from .state import (NO_MM, KState, Setup, Switch, mm_of_curr, registered, smp_mb, step, with_cpu, with_ghost,
+from .state import (NO_MM, KState, Setup, Switch, registered, smp_mb, step, with_cpu, with_ghost,
                     with_mm, with_task, rq_curr_var)
 from . import memory
 
@@ -245,6 +245,3 @@ def exit_mm(setup: Setup, s: KState, c: int, t: int) -> KState:
     m = s.mms[mm]
     return with_mm(s, mm, users=m.users - 1, lazy=m.lazy + 1)
 
-
-def curr_mm(s: KState, c: int) -> int:
-    return mm_of_curr(s, c)

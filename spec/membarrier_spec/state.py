@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from . import syscalls
+from . import memory, syscalls
 from .config import Config
 from .errors import ConfigError
 from .memory import NONE
@@ -241,7 +241,6 @@ def with_ghost(s: KState, name: str) -> KState:
 
 def smp_mb(s: KState, c: int) -> KState:
     """A full barrier on CPU ``c``."""
-    from . import memory
     cpu = s.cpus[c]
     mem, sbuf, view = memory.smp_mb(s.mem, cpu.sbuf)
     if mem == s.mem and sbuf == cpu.sbuf and view == cpu.view:

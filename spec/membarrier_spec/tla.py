@@ -400,7 +400,7 @@ def _decide_context(config: Config, workload_cmds: list[int]) -> dict:
     if not users:
         raise GeneratorError("stable_einval probes no mm_users value")
     needed = list(cmds)
-    extra = [int(c) for c in properties._COMMAND_OF_REGISTRATION.values()] + list(workload_cmds)
+    extra = [int(c) for c in properties.COMMAND_OF_REGISTRATION.values()] + list(workload_cmds)
     for cmd in extra:
         if cmd not in needed:
             needed.append(cmd)
@@ -505,7 +505,7 @@ def _base_context() -> dict:
     from .scheduler import REGISTERED_BITS
     pairs = [{"bits": tla_bits(int(bits)), "cmd": tla_string(Cmd(cmd).name), "value": int(cmd)}
              for bits, cmd in abi.REGISTRATION_PAIRS]
-    reg_of = properties._COMMAND_OF_REGISTRATION
+    reg_of = properties.COMMAND_OF_REGISTRATION
     errnos = sorted(abi.ERRNO_NAMES.items(), key=lambda kv: kv[1])
     cmds, _, users = _probes(Config())
     for g in GHOSTS:

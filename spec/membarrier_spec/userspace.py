@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import memory, syscalls
-from .state import KState, Setup, Call, evolve, replace, smp_mb, step, with_cpu, with_ghost, with_task
+from .state import GHOST, KState, Setup, Call, evolve, replace, smp_mb, step, with_cpu, with_ghost, with_task
 from .scheduler import exit_mm
 from .workloads import VAR_NAMES
 from .membarrier import first_step
@@ -56,8 +56,7 @@ def _advance(s: KState, t: int) -> KState:
     return with_task(s, t, pc=s.tasks[t].pc + 1)
 
 
-from .state import GHOST as _G  # noqa: E402
-_SYNCED = _G["sync_core_returned"]
+_SYNCED = GHOST["sync_core_returned"]
 
 
 def _sys_membarrier(setup: Setup, s: KState, c: int, t: int, op):
