@@ -359,3 +359,14 @@ def test_decode_rejects_an_incomplete_state():
     del values["ghost"]
     with pytest.raises(tla.GeneratorError):
         tla.decode_state(model, values)
+
+
+def test_a_variant_config_renders_its_sizes_and_says_so():
+    """benchmarks/tlc.py renders mainline with more CPUs and one scenario at a time."""
+    config = preset("mainline").config.evolve(online_cpus=3, scenarios=("global_exit",))
+    files = tla.render_preset("mainline", config)
+    module, cfg = files["MC_mainline.tla"], files["MC_mainline.cfg"]
+    assert re.search(r"^    NCPUS = 3$", cfg, re.M)
+    assert "Variant of the preset's Config: online_cpus=3, scenarios=('global_exit',)." in module
+    assert 'name |-> "global_exit"' in module and 'name |-> "sb_private"' not in module
+    assert "Variant" not in tla.render_preset("mainline")["MC_mainline.tla"]

@@ -26,8 +26,11 @@
 \* and each CPU its own idle task; the workloads' tasks differ in program, mm
 \* or start CPU; and, decisively, membarrier's target loop visits the CPUs in
 \* for_each_online_cpu() order with a cursor that the state records, so a
-\* permutation of CPUs would change which CPUs remain to be visited.  (TLC's
-\* symmetry reduction would also need CPUs and tasks to be model values.)
+\* permutation of CPUs would change which CPUs remain to be visited.  Even
+\* without the loop, a symmetry would have to fix CPU 0 and so could only
+\* permute CPUs 1..NCPUS-1: no reduction at all at NCPUS = 2, every preset's
+\* default, and at most 2x and 6x at 3 and 4 CPUs.  (TLC's symmetry reduction
+\* would also need CPUs and tasks to be model values.)
 EXTENDS Integers, Sequences, FiniteSets
 
 -------------------------------------------------------------------------------

@@ -279,7 +279,6 @@ def _decide_key(config: Config) -> Config:
 
 
 _DECISIONS: dict[tuple[Config, int], "_Decision"] = {}
-_PROBES: dict[Config, tuple[list[int], set[int], set[int]]] = {}
 
 
 def _decision(cmd: int, config: Config) -> "_Decision":
@@ -289,13 +288,6 @@ def _decision(cmd: int, config: Config) -> "_Decision":
     decision = _DECISIONS[key]
     decision.spot_check(config)
     return decision
-
-
-def _probes(config: Config) -> tuple[list[int], set[int], set[int]]:
-    key = _decide_key(config)
-    if key not in _PROBES:
-        _PROBES[key] = _probe_calls(config)
-    return _PROBES[key]
 
 
 def _plan_tla(plan: syscalls.Plan) -> str:
@@ -315,29 +307,6 @@ def _ret_tla(value: int) -> str:
     if value < 0 and -value in abi.ERRNO_NAMES:
         return "-" + abi.ERRNO_NAMES[-value]
     return str(value)
-
-
-def _probe_calls(config: Config) -> tuple[list[int], set[int], set[int]]:
-    """The commands, states and mm_users properties.stable_einval asks syscalls.decide about."""
-    calls: list[tuple[int, int, int]] = []
-    real = syscalls.decide
-
-    def recorder(cmd, flags, cpu_id, *, membarrier_state, mm_users, config):
-        if flags != 0 or cpu_id != 0:
-            raise GeneratorError("stable_einval probes flags or cpu_id other than 0; the table cannot hold that")
-        calls.append((cmd, membarrier_state, mm_users))
-        return real(cmd, flags, cpu_id, membarrier_state=membarrier_state, mm_users=mm_users, config=config)
-
-    properties.syscalls.decide = recorder
-    try:
-        properties.stable_einval(config)
-    finally:
-        properties.syscalls.decide = real
-    cmds: list[int] = []
-    for cmd, _, _ in calls:
-        if cmd not in cmds:
-            cmds.append(cmd)
-    return cmds, {s for _, s, _ in calls}, {u for _, _, u in calls}
 
 
 class _Decision:
@@ -394,11 +363,9 @@ class _Decision:
 
 
 def _decide_context(config: Config, workload_cmds: list[int]) -> dict:
-    cmds, states, users = _probes(config)
-    if states != set(range(256)):
+    cmds, users = properties.STABLE_EINVAL_CMDS, properties.STABLE_EINVAL_USERS
+    if set(properties.STABLE_EINVAL_STATES) != set(range(256)):
         raise GeneratorError("stable_einval no longer probes every membarrier_state; update ProbeCmds in tla.py")
-    if not users:
-        raise GeneratorError("stable_einval probes no mm_users value")
     needed = list(cmds)
     extra = [int(c) for c in properties.COMMAND_OF_REGISTRATION.values()] + list(workload_cmds)
     for cmd in extra:
@@ -507,7 +474,7 @@ def _base_context() -> dict:
              for bits, cmd in abi.REGISTRATION_PAIRS]
     reg_of = properties.COMMAND_OF_REGISTRATION
     errnos = sorted(abi.ERRNO_NAMES.items(), key=lambda kv: kv[1])
-    cmds, _, users = _probes(Config())
+    cmds, users = properties.STABLE_EINVAL_CMDS, properties.STABLE_EINVAL_USERS
     for g in GHOSTS:
         if not _IDENT.match(g):
             raise GeneratorError(f"ghost name {g!r}")
@@ -547,8 +514,6 @@ def _preset_context(p: Preset, config: Config | None = None) -> dict:
     model = Model(config)
     work, cmds = _workload_context(model)
     decide = _decide_context(config, cmds)
-    if _probes(config)[0] != _probes(Config())[0]:
-        raise GeneratorError(f"preset {p.name}: stable_einval probes other commands than the default Config")
     ident = preset_ident(p.name)
     knobs = [{"name": k, "value": _knob_value(getattr(config, k))} for k in KNOBS]
     invariants = checked_invariants(p)
@@ -557,6 +522,10 @@ def _preset_context(p: Preset, config: Config | None = None) -> dict:
     description = [f"Preset {p.name}: {p.source}.", f"Question: {p.question}"]
     if p.notes:
         description.append(f"Notes: {p.notes}")
+    changed = [f"{f.name}={getattr(config, f.name)!r}" for f in attrs.fields(Config)
+               if getattr(config, f.name) != getattr(p.config, f.name)]
+    if changed:
+        description.append(f"Variant of the preset's Config: {', '.join(changed)}.")
     return {
         "header": TLA_HEADER,
         "module": f"MC_{ident}",
@@ -576,10 +545,14 @@ def render_base() -> str:
     return _env().get_template("Membarrier.tla.j2").render(**_base_context())
 
 
-def render_preset(name: str) -> dict[str, str]:
-    """``{file name: text}`` of one preset's model module and .cfg."""
+def render_preset(name: str, config: Config | None = None) -> dict[str, str]:
+    """``{file name: text}`` of one preset's model module and .cfg.
+
+    ``config``, if given, replaces the preset's Config (e.g. more CPUs or one scenario, as the TLC
+    benchmark does); the module keeps the preset's name and properties and says what differs.
+    """
     p = get_preset(name)
-    ctx = _preset_context(p)
+    ctx = _preset_context(p, config)
     env = _env()
     return {f"{ctx['module']}.tla": env.get_template("MC.tla.j2").render(**ctx),
             f"{ctx['module']}.cfg": env.get_template("MC.cfg.j2").render(**ctx)}
