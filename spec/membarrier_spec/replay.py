@@ -3,10 +3,14 @@
 A trace is the ``counterexamples[PROPERTY]`` list of ``membarrier-spec check
 --json`` (``"engine": "tlc"``: each state is TLC's variables) or of ``explore
 --json`` / ``check --engine explorer --json`` (each state is the explorer's
-rendering).  Replay starts from an initial state of the preset's model and,
-for every step, looks for an enabled action of the Python model with the same
-name that leads to the same state; the first step for which there is none is
-the divergence.  :func:`explorer_trace` turns a TLC trace into the explorer's
+rendering), or the error trace in a saved TLC log (plain or ``-tool`` output of
+stock TLC run on a generated ``MC_<preset>`` module).  Replay starts from an
+initial state of the preset's model and, for every step, looks for an enabled
+action of the Python model with the same name that leads to the same state;
+the first step for which there is none is the divergence.  A lasso (a temporal
+counterexample) replays the same way: its ``Back to state`` step must be an
+enabled action leading back to that state, and a ``Stuttering`` step keeps
+the state.  :func:`explorer_trace` turns a TLC trace into the explorer's
 shape, so that diagrams draw both the same way.
 """
 
@@ -20,7 +24,7 @@ import attrs
 
 from .errors import MembarrierSpecError
 from .model import Model
-from .presets import preset
+from .presets import PRESETS, preset
 from .properties import BY_NAME
 from .state import KState, Step
 
@@ -78,9 +82,14 @@ def replay_trace(model: Model, prop: str, trace: list[dict], engine: str) -> Rep
         same = lambda i, st_, ns: (st_.action == trace[i]["action"] and st_.arg_dict() == trace[i]["args"]  # noqa: E731
                                    and model.describe(ns) == trace[i]["state"])
     if not first:
-        return Replayed(prop, (None,), (), "step 0: the first state is not an initial state of the model")
+        return Replayed(prop, (None,), (), "step 0: the first state is not an initial state of the model (was "
+                                           "the trace found with the preset's own .cfg?)")
     steps, states = [None], [first[0]]
     for i in range(1, len(trace)):
+        if trace[i].get("action") == "Stuttering":  # the lasso ends by staying in its last state
+            steps.append(None)
+            states.append(states[-1])
+            continue
         match = [(st_, ns) for st_, ns in model.successors(states[-1]) if same(i, st_, ns)]
         if not match:
             enabled = sorted({st_.action for st_, _ in model.successors(states[-1])})
@@ -104,28 +113,56 @@ def explorer_trace(preset_name: str, trace: list[dict], engine: str = "tlc") -> 
              "state": model.describe(s)} for st, s in zip(done.steps, done.states)]
 
 
-def load(path: str) -> dict:
+def load(path: str, preset_name: str | None = None) -> dict:
+    """A trace file as ``{"preset", "engine", "counterexamples"}``: JSON of ``check``/``explore --json``, or
+    a saved TLC log (its preset from ``preset_name`` or the ``MC_<preset>`` module the log names)."""
     try:
-        data = json.loads(Path(path).read_text())
+        text = Path(path).read_text()
     except FileNotFoundError:
         raise TraceError(f"no such trace file: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceError(f"cannot read {path}: {exc}") from None
+    if not text.lstrip().startswith(("{", "[")):
+        return _load_tlc_log(path, text, preset_name)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise TraceError(f"{path} is not a JSON trace: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("counterexamples"), dict) or "preset" not in data:
         raise TraceError(f"{path}: expected the JSON of `check --json` or `explore --json` "
                          "(with preset and counterexamples)")
+    if preset_name is not None and preset_name != data["preset"]:
+        raise TraceError(f"{path} is a trace of preset {data['preset']!r}, not {preset_name!r}")
     return data
 
 
+def _load_tlc_log(path: str, text: str, preset_name: str | None) -> dict:
+    from . import tla, tlc
+    cex = tlc.log_counterexamples(text)
+    if not cex:
+        raise TraceError(f"{path}: neither JSON from `check --json`/`explore --json` nor a TLC log with an "
+                         "error trace")
+    if preset_name is None:
+        module = tlc.log_module(text)
+        by_module = {tla.module_name(name): name for name in PRESETS}
+        if module not in by_module:
+            raise TraceError(f"{path}: the log checked {f'module {module}' if module else 'an unnamed module'}, "
+                             "not a generated MC_<preset>; say which preset with --preset")
+        preset_name = by_module[module]
+    return {"preset": preset_name, "engine": "tlc", "counterexamples": cex}
+
+
 def register(sub) -> None:
-    p = sub.add_parser("replay", help="replay a counterexample (TLC's or the explorer's JSON) in the Python model")
-    p.add_argument("trace", help="a JSON file written by `check --json` or `explore --json`")
+    p = sub.add_parser("replay", help="replay a counterexample (TLC's or the explorer's) in the Python model")
+    p.add_argument("trace", help="a JSON file written by `check --json` or `explore --json`, or a saved TLC "
+                                 "log (plain or -tool output) of a generated MC_<preset> module")
     p.add_argument("--property", help="only this property's counterexample")
+    p.add_argument("--preset", help="the preset a TLC log checked (default: the MC_<preset> module it names)")
     p.set_defaults(func=cmd_replay)
 
 
 def cmd_replay(args) -> int:
-    data = load(args.trace)
+    data = load(args.trace, getattr(args, "preset", None))
     p = preset(data["preset"])
     engine = data.get("engine", "explorer")
     traces = data["counterexamples"]
@@ -141,9 +178,15 @@ def cmd_replay(args) -> int:
     bad = 0
     for prop, trace in traces.items():
         done = replay_trace(model, prop, trace, engine)
+        stutters, loop = trace[-1].get("action") == "Stuttering", trace[-1].get("back_to")
         if done.divergence:
             bad += 1
             print(f"{prop}: diverges at {done.divergence}")
+        elif stutters or loop is not None:  # a lasso: it breaks a property of the behaviour, not of a state
+            end = (f"then stutters forever in state {len(trace) - 1}" if stutters
+                   else f"including the loop back to state {loop + 1}")
+            print(f"{prop}: all {len(trace) - 1} steps of the {engine} counterexample replay in the Python model, "
+                  f"{end}")
         elif not done.violated_at_end:
             bad += 1
             print(f"{prop}: all {len(trace) - 1} steps replay, but the last state does not break {prop}")

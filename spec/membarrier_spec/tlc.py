@@ -19,7 +19,9 @@ modules there).  The directory is removed on every way out: success, violation, 
 only Python, which then kills the whole group (SIGTERM, then SIGKILL after a grace period).
 
 TLC options used: ``-tool`` (machine-readable messages), ``-workers N|auto``, ``-config``, ``-metadir``,
-``-noGenerateSpecTE`` (no trace-exploration spec), ``-deadlock`` when deadlock checking is off; Java
+``-noGenerateSpecTE`` (no trace-exploration spec), ``-deadlock`` when deadlock checking is off,
+``-lncheck final`` when there are temporal properties (one liveness check of the whole graph instead of
+one each time the graph has doubled; not passed to a TLCServer); Java
 options ``-Xmx<heap>``, ``-XX:+UseParallelGC`` (TLC's recommendation), ``-Dtlc2.TLC.progressInterval=S``
 (seconds between progress reports; TLC's default is 60), an English locale (TLC formats numbers with the
 locale's separators) and ``-Djava.io.tmpdir``.
@@ -1199,6 +1201,8 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers
         tlc_opts = ["-config", run_cfg.name, "-metadir", str(tmp / "states")]
         if check_deadlock is False:
             tlc_opts.append("-deadlock")
+        if props and not distributed:  # liveness once, on the whole graph, not every time it doubles
+            tlc_opts += ["-lncheck", "final"]
         port = None
         if distributed:
             port = _free_port()
@@ -1546,6 +1550,90 @@ def check_spec(spec: Path, cfg: Path | None = None, *, invariants: Iterable[str]
 
 
 # =========================================================================================================
+# Counterexamples from a saved TLC log
+# =========================================================================================================
+
+_PLAIN_STATE = re.compile(r"^State (\d+): (<.*>)\s*$")
+_PLAIN_STUTTER = re.compile(r"^State (\d+): Stuttering\s*$")
+_PLAIN_BACK_TO = re.compile(r"^Back to state (\d+): (<.*>)\s*$")
+_PLAIN_ERRORS = (  # TLC's plain "Error: ..." lines -> the -tool message each one stands for
+    (re.compile(r"^Error: Invariant \S+ is violated by the initial state"), MSG_INVARIANT_INIT),
+    (re.compile(r"^Error: Invariant \S+ is violated"), MSG_INVARIANT),
+    (re.compile(r"^Error: Action property \S+ is violated by the initial state"), MSG_PROPERTY_INIT),
+    (re.compile(r"^Error: Action property \S+ is violated"), MSG_ACTION_PROPERTY),
+    (re.compile(r"^Error: Temporal properties were violated"), MSG_TEMPORAL),
+    (re.compile(r"^Error: Deadlock reached"), MSG_DEADLOCK),
+    (re.compile(r"^Error: The behavior up to this point is"), MSG_BEHAVIOR),
+    (re.compile(r"^Error: The following behavior constitutes a counter-example"), MSG_COUNTEREXAMPLE),
+)
+
+
+def plain_messages(text: str) -> list[TlcMessage]:
+    """TLC's plain (non ``-tool``) output as the ``-tool`` messages that carry counterexamples.
+
+    Only what a trace needs: the violation lines, ``State N: <label>`` blocks (up to the blank line that
+    ends each), ``State N: Stuttering`` and ``Back to state N: <label>``; everything else is skipped.
+    """
+    out: list[TlcMessage] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip()
+        i += 1
+        code = next((c for rx, c in _PLAIN_ERRORS if rx.match(line)), None)
+        if code is not None:
+            body = line.removeprefix("Error: ")
+            if code in (MSG_INVARIANT_INIT, MSG_PROPERTY_INIT):  # the state follows, up to a blank line
+                while i < len(lines) and lines[i].strip():
+                    body += "\n" + lines[i].rstrip()
+                    i += 1
+            out.append(TlcMessage(code, 1, body))
+        elif m := _PLAIN_STATE.match(line):
+            body = [f"{m.group(1)}: {m.group(2)}"]
+            while i < len(lines) and lines[i].strip():
+                body.append(lines[i].rstrip())
+                i += 1
+            out.append(TlcMessage(MSG_STATE, 4, "\n".join(body)))
+        elif m := _PLAIN_STUTTER.match(line):
+            out.append(TlcMessage(MSG_STUTTER, 4, f"{m.group(1)}: Stuttering"))
+        elif m := _PLAIN_BACK_TO.match(line):
+            out.append(TlcMessage(MSG_BACK_TO, 4, f"{m.group(1)}: Back to state: {m.group(2)}"))
+    return out
+
+
+TEMPORAL = "temporal property"  # TLC does not name the temporal property a lasso violates
+
+
+def log_counterexamples(text: str) -> dict[str, list[dict]]:
+    """The counterexamples in a saved TLC log (``-tool`` or plain output): ``{property: trace}``.
+
+    Each trace has the shape of ``check --json``'s.  A temporal violation is keyed :data:`TEMPORAL`
+    (TLC does not say which property it breaks), a deadlock ``Deadlock``.
+    """
+    if "@!@!@STARTMSG" in text:
+        messages, _ = parse_tool_output(text)
+    else:
+        messages = plain_messages(text)
+    c = _Collector({}, time.monotonic())
+    for msg in messages:
+        c.handle(msg)
+    out: dict[str, list[dict]] = {}
+    for v in c.violations:
+        if v.trace:
+            out[v.name or (TEMPORAL if v.kind == "temporal" else v.kind)] = v.trace
+    return out
+
+
+_LOG_ROOT = re.compile(r"^Parsing file (?:\S*[/\\])?(\w+)\.tla\b", re.M)  # SANY parses the root module first
+
+
+def log_module(text: str) -> str | None:
+    """The root module a saved TLC log checked, if the log names it."""
+    m = _LOG_ROOT.search(text)
+    return m.group(1) if m else None
+
+
+# =========================================================================================================
 # Presets
 # =========================================================================================================
 
@@ -1557,12 +1645,8 @@ def default_tla_dir() -> Path:
 
 def preset_module(preset_name: str) -> str:
     """``MC_<ident>``, the generator's name for a preset's model module (``-`` becomes ``_``)."""
-    try:
-        from .tla import module_name  # the generator's own mapping, when it exists
-    except ImportError:
-        return "MC_" + preset_name.replace("-", "_")
-    name = module_name(preset_name)
-    return name if name.startswith("MC_") else "MC_" + name
+    from .tla import module_name  # the generator's own mapping (imported late: tla.py is the heavier module)
+    return module_name(preset_name)
 
 
 def preset_files(preset_name: str, tla_dir: Path | None = None) -> tuple[Path, Path]:
@@ -1582,8 +1666,10 @@ def check_preset(preset_name: str, *, tla_dir: Path | None = None, **kw) -> TlcR
     """Check a preset's generated ``MC_<preset>`` module; verdicts for every property, like the explorer.
 
     Only the properties the preset checks (``Preset.checked``) that its cfg lists are given to TLC; the
-    others are ``not-checked``.  ``StableEinval`` is a static property of the syscall rules, not of states:
-    when the cfg does not list it, it is evaluated in Python exactly as the explorer does (and a note says so).
+    others are ``not-checked``.  ``StableEinval`` is a property of the syscall rules, not of states, and the
+    generated Membarrier.tla checks it as ``ASSUME StableEinval``: it holds when TLC gets past the assumptions
+    and is violated when TLC reports that assumption false.  A spec that neither lists nor ASSUMEs it (a
+    hand-written one) has it evaluated in Python exactly as the explorer does, and a note says so.
     """
     from .presets import preset
     from .properties import PROPERTIES, stable_einval
