@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import sys
 import time
 from pathlib import Path
 
+from readme import publish  # benchmarks/readme.py
+
 from membarrier_spec.explore import explore
 from membarrier_spec.presets import PRESETS
 
-ROOT = Path(__file__).resolve().parent.parent
 CAP = 300_000  # the scaling table stops a run here and says so
 START, END = "<!-- benchmark:explorer:start -->", "<!-- benchmark:explorer:end -->"
 
@@ -57,16 +57,7 @@ def main() -> int:
               f"{time.strftime('%Y-%m-%d')}"
     text = (f"{START}\nMeasured with `python benchmarks/explorer.py --readme` ({machine}; one core, wall clock).\n\n"
             f"{preset_table()}\n\nScaling of mainline with online CPUs:\n\n{scaling_table(args.max_cpus)}\n{END}")
-    print(text)
-    if args.readme:
-        readme = ROOT / "README.md"
-        body = readme.read_text()
-        if START in body:
-            body = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: text, body, flags=re.S)
-        else:
-            body = body.rstrip("\n") + "\n\n" + text + "\n"
-        readme.write_text(body)
-    return 0
+    return publish(START, END, text, write=args.readme)
 
 
 if __name__ == "__main__":
