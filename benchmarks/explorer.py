@@ -13,7 +13,6 @@ import argparse
 import platform
 import sys
 import time
-from pathlib import Path
 
 from readme import publish  # benchmarks/readme.py
 

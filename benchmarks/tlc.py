@@ -71,8 +71,9 @@ def count(r: tlc.TlcResult) -> str:
 
 
 def row(cells: list[str]) -> str:
-    print(f"| {' | '.join(cells)} |", file=sys.stderr, flush=True)
-    return f"| {' | '.join(cells)} |"
+    line = f"| {' | '.join(cells)} |"
+    print(line, file=sys.stderr, flush=True)
+    return line
 
 
 def preset_table(args) -> str:

@@ -82,7 +82,7 @@ def explorer_distinct_states(name: str) -> int:
 def replay(model: Model, prop: str, trace: list[dict]) -> None:
     """A TLC counterexample is a path of the Python model that breaks ``prop`` only at its end."""
     assert trace and trace[0]["action"] == "Init", trace[:1]
-    states = [tla.decode_state(model, step["state"]) for step in trace]
+    states = [tla.decode_state(step["state"]) for step in trace]
     assert states[0] in model.initial_states(), f"{prop}: TLC's first state is not an initial state"
     check = BY_NAME[prop].check
     for i in range(1, len(states)):

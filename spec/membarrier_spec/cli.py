@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from .errors import MembarrierSpecError
+from .errors import MembarrierSpecError, Terminated
 
 EXIT_BAD_INPUT = 2
 
@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("membarrier-spec: interrupted", file=sys.stderr)
         return 130
+    except Terminated:  # SIGTERM during a TLC run (see tlc_cli)
+        print("membarrier-spec: terminated; TLC was stopped and its temporary files removed", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # output piped into head(1) and the like
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -14,11 +14,12 @@
 * :func:`verdict_matrix_dot` / :func:`verdict_markdown`: presets by
   properties, each ✗ linking to its swimlane.
 
-:func:`render_all` writes everything into ``diagrams/``; the output is
-deterministic (same inputs and graphviz build, same bytes), and
-``diagrams/MANIFEST`` records a hash of every diagram's dot source plus the
-graphviz build that rendered it, so a stale directory is detected even on a
-machine whose graphviz renders slightly different bytes.
+:func:`diagram_files` renders everything ``diagrams/`` holds (``membarrier-spec
+diagrams`` writes it there); the output is deterministic (same inputs and
+graphviz build, same bytes), and ``diagrams/MANIFEST`` records a hash of every
+diagram's dot source plus the graphviz build that rendered it, so a stale
+directory is detected even on a machine whose graphviz renders slightly
+different bytes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import attrs
 from . import abi, sequential, syscalls
 from .config import ALLOC_POLICIES, FORK_POLICIES, Config
 from .errors import MembarrierSpecError
-from .explore import VIOLATED, Explorer, Result
+from .explore import VIOLATED, Explorer, Result, checked_invariants
 from .model import Model
 from .presets import COLUMNS, PRESETS, preset
 from .properties import BY_NAME
@@ -475,14 +476,15 @@ def _load_source(prev: dict, lane: int, var: str) -> str:
     return "; ".join([where] + buffered)
 
 
-def _step_cells(k: int, action: str, args: dict, prev: dict, cur: dict, trace: list[dict]) -> tuple[dict, bool]:
-    """The acting lane's cell (and every lane a grace period touches); True if no lane could be found."""
+def _step_cells(k: int, action: str, args: dict, prev: dict, cur: dict, trace: list[dict]) -> dict:
+    """The acting lane's cell (and every lane a grace period touches); a note spanning every lane if the
+    step names no CPU."""
     cells: dict = {}
     ncpus = len(cur["cpus"])
     lane = args.get("cpu")
     if not isinstance(lane, int) or not 0 <= lane < ncpus:
         cell = Cell(title=action, lines=[", ".join(f"{a}={b}" for a, b in args.items())], kind="note")
-        return {"span": cell}, True
+        return {"span": cell}
     task = args.get("task", "")
     cell = Cell(title=action, who=str(task))
     get = args.get
@@ -651,7 +653,7 @@ def _step_cells(k: int, action: str, args: dict, prev: dict, cur: dict, trace: l
     else:
         cell.lines.append(", ".join(f"{a}={b}" for a, b in args.items() if a not in ("cpu", "task")))
     cells[lane] = cell
-    return cells, False
+    return cells
 
 
 def _entry_mb_follows(trace: list[dict], k: int, lane: int, task) -> bool:
@@ -785,7 +787,7 @@ def swimlane_dot(trace: list[dict], prop: str, *, title: str = "", subtitle: str
     rows: list[dict] = []
     for k in range(1, n + 1):
         st, prev, cur = trace[k], trace[k - 1]["state"], trace[k]["state"]
-        cells, _ = _step_cells(k, st["action"], st["args"], prev, cur, trace)
+        cells = _step_cells(k, st["action"], st["args"], prev, cur, trace)
         for c in range(ncpus):
             notes = _cpu_notes(prev["cpus"][c], cur["cpus"][c], cur["memory"])
             if notes:
@@ -998,8 +1000,7 @@ class ProjectingModel(Model):
 
     def __init__(self, config: Config, checked: tuple[str, ...] | None = None):
         super().__init__(config)
-        self.invariants = [p for p in self.properties if p.kind == "invariant"
-                           and (checked is None or p.name in checked)]
+        self.invariants = checked_invariants(self, checked)
         self.nodes: dict[tuple, list] = {}
         self.edges: dict[tuple, set] = {}
         self.transitions: dict[int, int] = {}
@@ -1287,8 +1288,7 @@ README_PICTURES = ("lifecycle-inherit-gfp_kernel_enomem", "swimlane-ppc-2017-Ord
 
 def swimlane_title(preset_name: str, prop: str) -> tuple[str, str]:
     """(title, subtitle) of a preset's swimlane: the preset and property, then where the preset comes from."""
-    p = PRESETS.get(preset_name)
-    return f"{preset_name}: {prop} violated", (short_source(p.source) if p else "")
+    return f"{preset_name}: {prop} violated", short_source(PRESETS[preset_name].source)
 
 
 @attrs.frozen
@@ -1300,13 +1300,12 @@ class Diagram:
     png: bool = False
 
 
-def build_diagrams(runs: dict[str, PresetRun], *, link_style: str = "files", engine: str = "explorer",
+def build_diagrams(runs: dict[str, PresetRun], *, engine: str = "explorer",
                    counterexamples: dict[str, dict[str, list[dict]]] | None = None,
                    verdict_table: dict[str, dict[str, str]] | None = None, matrix: bool = True) -> list[Diagram]:
     """Every diagram's dot source, in a fixed order.
 
-    ``link_style`` "files" links ✗ cells to ``swimlane-*.svg`` beside the
-    matrix; "anchors" links to ``#swimlane-*`` inside one HTML document.
+    The verdict matrix links ✗ cells to ``swimlane-*.svg`` beside it.
     ``counterexamples`` / ``verdict_table`` replace the explorer's (the TLC
     engine); the state graphs always come from the explorer.  ``matrix``
     False leaves out the verdict matrix (a run over some presets only).
@@ -1332,16 +1331,21 @@ def build_diagrams(runs: dict[str, PresetRun], *, link_style: str = "files", eng
             out.append(Diagram(states_name(name, proj.scenario),
                                state_graph_dot(proj, run.result.counterexamples)))
     if matrix:
-        out.append(Diagram("verdicts", verdict_matrix_dot(table, _linker(link_style, table, cex), engine), True))
+        out.append(Diagram("verdicts", verdict_matrix_dot(table, _linker("files", table, cex), engine), True))
     return out
 
 
 def _linker(style: str, table: dict[str, dict[str, str]], drawn: dict[str, dict[str, list]] | None = None
             ) -> Callable[[str, str], str | None]:
-    """Where a matrix cell links: its swimlane (a file beside, or an anchor in the report), if drawn."""
+    """Where a matrix cell links: its swimlane (a file beside, or an anchor in the report), if drawn.
+
+    ``style``: "files" (``swimlane-*.svg`` beside the table), "anchors" (``#swimlane-*`` and the preset's
+    ``#preset-*`` inside the HTML report) or "markdown" (files, and the preset's heading ``#NAME`` in the
+    Markdown report).
+    """
     def link(name: str, prop: str) -> str | None:
         if not prop:
-            return f"#preset-{name}" if style == "anchors" else None
+            return {"anchors": f"#preset-{name}", "markdown": f"#{name}"}.get(style)
         if drawn is not None and not drawn.get(name, {}).get(prop):
             return None
         stem = swimlane_name(name, prop)
@@ -1454,25 +1458,6 @@ def diagram_files(runs: dict[str, PresetRun], jobs: int | None = None, complete:
         sources["verdicts.md"] = digest(files["verdicts.md"])
         files[MANIFEST] = manifest_text(sources, renderer).encode("utf-8")
     return Rendered(files, sources, renderer)
-
-
-def render_all(out: str | Path = "diagrams", names: list[str] | None = None, jobs: int | None = None,
-               progress: Callable[[str], None] | None = None) -> dict[str, bytes]:
-    """``membarrier-spec diagrams [PRESET...]``: explore the presets and write their diagrams into ``out``.
-
-    Without names every preset is rendered, files nobody generates any more
-    are removed and the MANIFEST is rewritten; with names only those presets'
-    diagrams (and the lifecycles) are written.
-    """
-    dot_path()
-    for name in names or ():
-        preset(name)
-    target = writable_dir(Path(out))
-    complete = not names
-    runs = explore_presets(list(names or PRESETS), jobs, progress)
-    rendered = diagram_files(runs, jobs, complete)
-    write_files(target, rendered.files, DIAGRAM_PREFIXES if complete else ())
-    return rendered.files
 
 
 def stale_files(directory: Path, fresh: Rendered) -> tuple[list[str], list[str], str | None]:

@@ -11,3 +11,7 @@ class ConfigError(MembarrierSpecError):
 
 class TaskError(MembarrierSpecError):
     """An operation named a task id that does not exist or has exited."""
+
+
+class Terminated(Exception):
+    """SIGTERM arrived while TLC ran: unwind (killing TLC, removing temporary files) and exit 143."""

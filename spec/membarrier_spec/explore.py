@@ -12,16 +12,21 @@ from __future__ import annotations
 import sys
 import time
 from array import array
-from typing import Callable
+from typing import Callable, Iterable
 
 import attrs
 
 from .config import Config
 from .model import Model
-from .properties import PROPERTIES, stable_einval
+from .properties import PROPERTIES, Property, stable_einval
 from .state import KState, Step
 
 HOLDS, VIOLATED, NOT_CHECKED = "holds", "violated", "not-checked"
+
+
+def checked_invariants(model: Model, checked: Iterable[str] | None = None) -> list[Property]:
+    """The model's invariants among ``checked`` (every invariant when None), in the model's order."""
+    return [p for p in model.properties if p.kind == "invariant" and (checked is None or p.name in checked)]
 
 
 @attrs.frozen
@@ -60,7 +65,7 @@ class Explorer:
     def run(self, preset: str = "", checked: tuple[str, ...] | None = None) -> Result:
         model = self.model
         start = time.monotonic()
-        invariants = [p for p in model.properties if p.kind == "invariant" and (checked is None or p.name in checked)]
+        invariants = checked_invariants(model, checked)
         index: dict[KState, int] = {}
         states: list[KState] = []
         parent = array("i")

@@ -8,6 +8,7 @@ from . import verdicts
 from .cli import positive_int
 from .explore import explore, stderr_progress
 from .presets import PRESETS, preset
+from .render import trace_lines
 
 
 def register(sub) -> None:
@@ -34,10 +35,15 @@ def register(sub) -> None:
 def cmd_explore(args) -> int:
     p = preset(args.preset)
     config = p.config.with_overrides(args.overrides)
-    result = explore(config, p.name, max_states=args.max_states,
-                     progress=None if args.quiet else stderr_progress,
-                     checked=None if args.all else p.checked)
-    if args.json:
+    return run_and_print(p, config, as_json=args.json, quiet=args.quiet, max_states=args.max_states,
+                         checked=None if args.all else p.checked)
+
+
+def run_and_print(p, config, *, as_json: bool, quiet: bool, max_states: int | None = None, checked=None) -> int:
+    """Explore ``config`` for preset ``p``, print the result (text or JSON); exit 1 on a violation, else 0."""
+    result = explore(config, p.name, max_states=max_states, progress=None if quiet else stderr_progress,
+                     checked=checked)
+    if as_json:
         print(json.dumps(result.to_json(), indent=2))
     else:
         print(summary(result, p))
@@ -57,18 +63,8 @@ def summary(result, p) -> str:
         lines.append(f"  {name:<28} {verdict}{note}")
     for name, trace in result.counterexamples.items():
         lines.append(f"\ncounterexample for {name} ({len(trace) - 1} steps):")
-        for i, st in enumerate(trace):
-            args = ", ".join(f"{k}={v}" for k, v in st["args"].items())
-            lines.append(f"  {i:3}. {st['action']}({args})")
+        lines += ["  " + line for line in trace_lines(trace)]
     return "\n".join(lines)
-
-
-def run_all(names, progress=None) -> dict:
-    out = {}
-    for name in names:
-        p = preset(name)
-        out[name] = explore(p.config, name, progress=progress, checked=p.checked)
-    return out
 
 
 def cmd_verify(args) -> int:

@@ -72,3 +72,12 @@ def _val(model, layout, var: int, value: int):
 
 def mm_label(layout, m: int) -> str:
     return layout.mm_name(m) if m != NO_MM else "NULL"
+
+
+def trace_lines(trace: list[dict]) -> list[str]:
+    """A counterexample as text: one ``N. action(arg=value, ...)`` line per step, N right-aligned in 3 columns."""
+    out = []
+    for i, st in enumerate(trace):
+        args = ", ".join(f"{k}={v}" for k, v in st["args"].items())
+        out.append(f"{i:3}. {st['action']}({args})")
+    return out

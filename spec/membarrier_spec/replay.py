@@ -60,10 +60,10 @@ def _from_json(value: Any) -> Any:
     return value
 
 
-def _tlc_state(model: Model, values: dict) -> KState:
+def _tlc_state(values: dict) -> KState:
     from .tla import decode_state
     try:
-        return decode_state(model, {k: _from_json(v) for k, v in values.items()})
+        return decode_state({k: _from_json(v) for k, v in values.items()})
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise TraceError(f"a TLC state in the trace cannot be decoded: {exc}") from None
 
@@ -74,7 +74,7 @@ def replay_trace(model: Model, prop: str, trace: list[dict], engine: str) -> Rep
         raise TraceError("a trace starts with its initial state (action Init)")
     if engine == "tlc":
         from .tla import tla_action
-        wanted_states = [_tlc_state(model, st["state"]) for st in trace]
+        wanted_states = [_tlc_state(st["state"]) for st in trace]
         first = [s for s in model.initial_states() if s == wanted_states[0]]
         same = lambda i, st_, ns: ns == wanted_states[i] and tla_action(st_) == trace[i]["action"]  # noqa: E731
     else:
@@ -103,10 +103,10 @@ def replay_trace(model: Model, prop: str, trace: list[dict], engine: str) -> Rep
     return Replayed(prop, tuple(steps), tuple(states), None, at_end)
 
 
-def explorer_trace(preset_name: str, trace: list[dict], engine: str = "tlc") -> list[dict]:
+def explorer_trace(preset_name: str, trace: list[dict]) -> list[dict]:
     """A TLC counterexample in the explorer's shape (for swimlanes): replayed, then rendered the same way."""
     model = Model(preset(preset_name).config)
-    done = replay_trace(model, "", trace, engine)
+    done = replay_trace(model, "", trace, "tlc")
     if done.divergence:
         raise TraceError(f"{preset_name}: the trace does not replay: {done.divergence}")
     return [{"action": st.action if st else "Init", "args": dict(st.args) if st else {},

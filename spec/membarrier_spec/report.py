@@ -10,19 +10,19 @@ timings, no absolute paths.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 from typing import Callable
 
 import attrs
 
-from . import __version__, diagrams
+from . import __version__, diagrams, tlc
 from .config import Config
-from .errors import MembarrierSpecError
 from .explore import VIOLATED
 from .presets import COLUMNS, PRESETS
 from .properties import BY_NAME
+from .render import trace_lines
+from .replay import explorer_trace
 from .verdicts import MARK, SHORT
 
 # The five mail threads of shared/seeds/ (the repository does not ship them): file, subject, author, date.
@@ -43,17 +43,9 @@ SEEDS = {
 }
 
 
-class EngineUnavailable(MembarrierSpecError):
-    """``--engine tlc`` without a TLC runner that can check a preset."""
-
-
 @attrs.frozen
 class EngineResult:
-    """What an engine says about one preset: verdicts, counterexamples (explorer shape), size, notes.
-
-    ``undrawn`` holds counterexamples that could not be put in the explorer's
-    shape (as text lines): the report lists them instead of drawing them.
-    """
+    """What an engine says about one preset: verdicts, counterexamples (explorer shape), size, notes."""
 
     properties: dict[str, str]
     counterexamples: dict[str, list[dict]]
@@ -61,7 +53,6 @@ class EngineResult:
     transitions: int | None = None
     depth: int | None = None
     notes: tuple[str, ...] = ()
-    undrawn: dict[str, list[str]] = attrs.field(factory=dict)
 
 
 def seed_of(source: str) -> dict | None:
@@ -86,59 +77,15 @@ def config_changes(config: Config) -> list[str]:
     return out
 
 
-def explorer_shaped(trace: list[dict]) -> bool:
-    """Whether a trace's states are :func:`membarrier_spec.render.describe_state` dicts."""
-    return bool(trace) and all(isinstance(st.get("state"), dict) and {"cpus", "tasks", "mms", "memory"}
-                               <= set(st["state"]) for st in trace)
-
-
-def tlc_engine() -> Callable[[str], EngineResult]:
-    """The TLC runner (``membarrier_spec.tlc.check_preset``), or a one-line EngineUnavailable saying why not.
-
-    TLC's counterexamples are drawn when they are in the explorer's shape,
-    or when ``membarrier_spec.replay.explorer_trace(preset_name, trace)``
-    exists to replay them into it; otherwise the report lists their steps
-    and says why they are not drawn.
-    """
-    try:
-        tlc = importlib.import_module(".tlc", __package__)
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.tlc":
-            raise
-        raise EngineUnavailable("the TLC engine is unavailable: membarrier_spec.tlc is not part of this "
-                                "installation; use --engine explorer") from None
-    check = getattr(tlc, "check_preset", None)
-    if not callable(check):
-        raise EngineUnavailable("the TLC engine is unavailable: membarrier_spec.tlc provides no "
-                                "check_preset(name); use --engine explorer")
-    try:
-        replay = getattr(importlib.import_module(".replay", __package__), "explorer_trace", None)
-    except ModuleNotFoundError:
-        replay = None
-
-    def run(name: str) -> EngineResult:
-        got = check(name)
-        get = got.get if isinstance(got, dict) else lambda k, d=None: getattr(got, k, d)
-        drawn, undrawn = {}, {}
-        for prop, trace in dict(get("counterexamples", {}) or {}).items():
-            if explorer_shaped(trace):
-                drawn[prop] = trace
-            elif replay is not None:
-                drawn[prop] = replay(name, trace)
-            else:
-                undrawn[prop] = [f"{i:3}. {st.get('action')}("
-                                 + ", ".join(f"{k}={v}" for k, v in (st.get("args") or {}).items()) + ")"
-                                 for i, st in enumerate(trace)]
-        notes = list(get("notes", ()) or ())
-        status = get("status", "ok")
-        if status not in ("ok", "violated"):
-            notes.insert(0, f"TLC did not finish ({status}): {get('message', '')}")
-        if undrawn:
-            notes.append("TLC's counterexamples are listed, not drawn: they are TLA+ states, and "
-                         "membarrier_spec.replay.explorer_trace() is not available to replay them")
-        return EngineResult(dict(get("properties", {})), drawn, get("distinct_states"), get("transitions"),
-                            get("depth"), tuple(notes), undrawn)
-    return run
+def tlc_result(name: str) -> EngineResult:
+    """TLC's verdicts on a preset (``membarrier_spec.tlc.check_preset``), its counterexamples replayed into
+    the explorer's shape (:func:`membarrier_spec.replay.explorer_trace`) so that they are drawn the same way."""
+    got = tlc.check_preset(name)
+    drawn = {prop: explorer_trace(name, trace) for prop, trace in got.counterexamples.items()}
+    notes = list(got.notes)
+    if not got.finished:
+        notes.insert(0, f"TLC did not finish ({got.status}): {got.message}")
+    return EngineResult(dict(got.properties), drawn, got.distinct_states, got.transitions, got.depth, tuple(notes))
 
 
 def _md_escape(text: str) -> str:
@@ -153,14 +100,6 @@ def _svg_inline(svg: bytes, prefix: str) -> str:
     text = re.sub(r'(xlink:href|href)="#(?!swimlane-|preset-)([^"]+)"',
                   lambda m: f'{m.group(1)}="#{prefix}-{m.group(2)}"', text)
     return text
-
-
-def _trace_lines(trace: list[dict]) -> list[str]:
-    out = []
-    for i, st in enumerate(trace):
-        args = ", ".join(f"{k}={v}" for k, v in st["args"].items())
-        out.append(f"{i:3}. {st['action']}({args})")
-    return out
 
 
 def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
@@ -182,10 +121,8 @@ def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
                              if got == VIOLATED and er.counterexamples.get(prop) else None})
         counterexamples = [{"prop": v["name"], "stem": v["swimlane"],
                             "steps": len(er.counterexamples[v["name"]]) - 1,
-                            "trace": _trace_lines(er.counterexamples[v["name"]])}
+                            "trace": trace_lines(er.counterexamples[v["name"]])}
                            for v in verdicts if v["swimlane"] and v["name"] in COLUMNS]
-        counterexamples += [{"prop": prop, "stem": None, "steps": len(lines) - 1, "trace": lines}
-                            for prop, lines in sorted(er.undrawn.items())]
         states = er.distinct_states if er.distinct_states is not None else run.result.distinct_states
         total_states += states or 0
         presets.append({
@@ -215,19 +152,10 @@ def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
         "mismatches": {n: m for n, m in mismatches.items() if m},
         "lifecycles": lifecycles,
         "projection": diagrams.PROJECTION, "hidden": diagrams.HIDDEN,
-        "table_md": diagrams.verdict_markdown(table, _md_linker(engine_results)),
+        "table_md": diagrams.verdict_markdown(
+            table, diagrams._linker("markdown", table, {n: er.counterexamples for n, er in engine_results.items()})),
         "table_rows": _table_rows(table, engine_results),
     }
-
-
-def _md_linker(results: dict[str, EngineResult]) -> Callable[[str, str], str | None]:
-    def link(name: str, prop: str) -> str | None:
-        if not prop:
-            return f"#{name}"
-        if not results[name].counterexamples.get(prop):
-            return None
-        return f"{diagrams.swimlane_name(name, prop)}.svg"
-    return link
 
 
 def _table_rows(table: dict[str, dict[str, str]], results: dict[str, EngineResult]) -> list[dict]:
@@ -277,13 +205,10 @@ def write_report(out: str | Path = "report", *, engine: str = "explorer", jobs: 
     diagrams.dot_path()
     for name in names or ():
         diagrams.preset(name)  # an unknown preset: one line, before any work
-    run_engine = tlc_engine() if engine == "tlc" else None  # unavailable: fail before any work
     target = diagrams.writable_dir(Path(out))
     names = list(names or PRESETS)
-    for name in names:
-        diagrams.preset(name)  # an unknown preset: one line, before any work
     runs = diagrams.explore_presets(names, jobs, progress)
-    if run_engine is None:
+    if engine != "tlc":
         results = {n: EngineResult(r.result.properties, r.result.counterexamples, r.result.distinct_states,
                                    r.result.transitions, r.result.depth) for n, r in runs.items()}
     else:
@@ -291,7 +216,7 @@ def write_report(out: str | Path = "report", *, engine: str = "explorer", jobs: 
         for i, n in enumerate(names, 1):
             if progress:
                 progress(f"[{i}/{len(names)}] TLC: checking {n} ...")
-            results[n] = run_engine(n)
+            results[n] = tlc_result(n)
     cex = {n: r.counterexamples for n, r in results.items()}
     table = {n: r.properties for n, r in results.items()}
     engine_label = "explorer" if engine == "explorer" else "TLC"

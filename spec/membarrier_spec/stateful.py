@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from .config import Config
+from .explore import checked_invariants
 from .model import Model
 from .properties import BY_NAME
 
@@ -37,7 +38,7 @@ class PropertyViolation(AssertionError):
     ``initial`` and ``steps`` hold the run itself, for :func:`shrink`.
     """
 
-    def __init__(self, message: str, prop: str = "", initial=None, steps: tuple = ()):
+    def __init__(self, message: str, prop: str, initial, steps: tuple):
         super().__init__(message)
         self.prop, self.initial, self.steps = prop, initial, steps
 
@@ -103,9 +104,7 @@ def machine_for(config: Config, properties: Iterable[str] | None = None, *, max_
                 step_count: int = 80) -> type[RuleBasedStateMachine]:
     """A RuleBasedStateMachine exploring ``Model(config)``, checking ``properties`` (default: all invariants)."""
     model = Model(config)
-    names = [p.name for p in model.properties if p.kind == "invariant"
-             and (properties is None or p.name in properties)]
-    checks = [BY_NAME[n] for n in names]
+    checks = checked_invariants(model, properties)
     initial = model.initial_states()
     layout_tasks = sorted({spec.name for layout in model.setup.layouts for spec in layout.specs})
     switch_keys = sorted((c, t) for c in range(config.online_cpus) for t in layout_tasks)
@@ -147,8 +146,7 @@ def machine_for(config: Config, properties: Iterable[str] | None = None, *, max_
 
         @invariant()
         def properties_hold(self):
-            if not hasattr(self, "state"):
-                return
+            # Hypothesis checks no invariant before the initialize rule (start) has run.
             for prop in checks:
                 if not prop.check(model.setup, self.state):
                     steps = "\n  ".join(self.trace)

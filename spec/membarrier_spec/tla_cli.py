@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from . import tla
-from .presets import preset
 
 
 def register(sub) -> None:
@@ -22,9 +21,7 @@ def register(sub) -> None:
 
 
 def cmd_generate(args) -> int:
-    names = args.presets or None
-    for name in names or ():
-        preset(name)  # an unknown preset is a one-line error before anything is written
+    names = args.presets or None  # an unknown preset is a one-line error before anything is written
     out = Path(args.out)
     if args.check:
         stale = tla.stale_files(out, names)

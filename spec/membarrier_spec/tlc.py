@@ -133,16 +133,15 @@ MIN_JAVA = 11
 DEFAULT_PROGRESS_INTERVAL = 2  # seconds between TLC progress reports (-Dtlc2.TLC.progressInterval)
 
 # Message codes (see the module docstring).
-MSG_VERSION, MSG_MODE, MSG_SANY_START, MSG_SANY_END = 2262, 2187, 2220, 2219
-MSG_STARTING, MSG_FINISHED, MSG_INIT_START, MSG_INIT_DONE = 2185, 2186, 2189, 2190
+MSG_VERSION, MSG_MODE, MSG_INIT_START, MSG_INIT_DONE = 2262, 2187, 2189, 2190
 MSG_PROGRESS, MSG_STATS, MSG_DEPTH, MSG_SUCCESS = 2200, 2199, 2194, 2193
-MSG_TEMPORAL_START, MSG_TEMPORAL_END = 2192, 2267
+MSG_TEMPORAL_START = 2192
 MSG_INVARIANT, MSG_INVARIANT_INIT, MSG_ACTION_PROPERTY, MSG_PROPERTY_INIT = 2110, 2107, 2112, 2108
 MSG_TEMPORAL, MSG_DEADLOCK = 2116, 2114
 MSG_BEHAVIOR, MSG_COUNTEREXAMPLE, MSG_STATE, MSG_STATE1, MSG_STUTTER, MSG_BACK_TO = 2121, 2264, 2217, 2216, 2218, 2122
 MSG_PARSE_FAILED, MSG_PARSE_FAILED2 = 3002, 2171
-MSG_GENERAL, MSG_OOM, MSG_OOM_INIT, MSG_OOM_LIVENESS = 1000, 1001, 1002, 1003
-MSG_ASSUMPTION_FALSE, MSG_ASSUMPTION_ERROR = 2104, 2105
+MSG_OOM, MSG_OOM_INIT, MSG_OOM_LIVENESS = 1001, 1002, 1003
+MSG_ASSUMPTION_FALSE = 2104
 MSG_SERVER_READY = 7000
 CONFIG_ERROR_CODES = set(range(2222, 2244)) | {2257, 2280, 2281} | set(range(5001, 5007))
 EXIT_PARSE, EXIT_CONFIG = 150, 151
@@ -389,9 +388,6 @@ class TlcMessage:
     text: str = ""
     children: list["TlcMessage"] = attrs.field(factory=list)
 
-    def first_line(self) -> str:
-        return self.text.strip().splitlines()[0] if self.text.strip() else ""
-
 
 _MARK = re.compile(r"@!@!@(?:STARTMSG (\d+):(\d+)|ENDMSG (\d+)) @!@!@")
 
@@ -544,10 +540,6 @@ class TlcResult:
         return max(self.generated_states - self.initial_states, 0)
 
     @property
-    def ok(self) -> bool:
-        return self.status == "ok" and all(v != VIOLATED for v in self.properties.values())
-
-    @property
     def violated(self) -> bool:
         return any(v == VIOLATED for v in self.properties.values())
 
@@ -618,7 +610,7 @@ def find_jar(jar: str | os.PathLike | None = None) -> Path:
                         f"run `membarrier-spec install-tlc` or pass --jar PATH")
 
 
-_java_ok: dict[str, str] = {}
+_java_ok: set[str] = set()
 
 
 def find_java(java: str | os.PathLike | None = None) -> str:
@@ -659,7 +651,7 @@ def find_java(java: str | os.PathLike | None = None) -> str:
         major = int(m.group(2))
     if major < MIN_JAVA:
         raise TlcSetupError(f"{cand} is Java {major}; TLC needs Java {MIN_JAVA} or newer")
-    _java_ok[cand] = out
+    _java_ok.add(cand)
     return cand
 
 
@@ -686,7 +678,7 @@ def install_tlc(*, url: str | None = None, sha256: str | None = None, dest: Path
         raise TlcSetupError(f"not a SHA-256 (64 hex digits): {expected!r}")
     dest = Path(dest).expanduser() if dest else cached_jar()
     say = log or (lambda s: None)
-    if dest.exists() and not force and dest.is_file() and sha256_of(dest) == expected:
+    if not force and dest.is_file() and sha256_of(dest) == expected:
         say(f"{dest} is already the pinned tla2tools.jar (sha256 {expected})")
         return dest
     try:
@@ -857,6 +849,17 @@ def _source_line(spec_dir: Path, module: str, line: int) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
+def _quoted_line(line: int, src: str) -> str:
+    """A source line to append to an error message: a new line holding ``    LINE | text``."""
+    return f"\n    {line:4} | {src.rstrip()}"
+
+
+def _unframed_tail(unframed: list[str], limit: int, default: str) -> str:
+    """The last ``limit`` characters of TLC's unframed output, without SANY's progress lines."""
+    keep = [ln for ln in unframed if not ln.startswith(("Parsing file", "Semantic processing"))]
+    return " ".join(" ".join(keep).split())[-limit:] or default
+
+
 def _sany_error(unframed: list[str], spec: Path) -> str:
     """TLC's parse or semantic error, with the offending source line."""
     text = "\n".join(unframed)
@@ -894,14 +897,13 @@ def _sany_error(unframed: list[str], spec: Path) -> str:
         if m:
             what = m.group(0).strip()
         else:
-            keep = [ln for ln in unframed if not ln.startswith(("Parsing file", "Semantic processing"))]
-            what = " ".join(" ".join(keep).split())[-400:] or "SANY failed without a message"
+            what = _unframed_tail(unframed, 400, "SANY failed without a message")
     out = f"TLC rejected {spec.name}: {what}"
     if line is not None:
         out += f"\n  at line {line}, column {col} of module {module}"
         src = _source_line(spec.parent, module or spec.stem, line)
         if src is not None:
-            out += f":\n    {line:4} | {src.rstrip()}"
+            out += ":" + _quoted_line(line, src)
             if col:
                 out += "\n         | " + " " * (col - 1) + "^"
     return out
@@ -1147,20 +1149,8 @@ def _heap_arg(heap: str | None) -> list[str]:
     return [f"-Xmx{heap}"]
 
 
-def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers="auto", heap: str | None = None,
-            timeout: float | None = None, on_progress: Callable[[TlcProgress], None] | None = None,
-            invariants: Iterable[str] | None = None, properties: Iterable[str] | None = None,
-            check_deadlock: bool | None = None, distributed: int = 0, name: str | None = None,
-            progress_interval: int = DEFAULT_PROGRESS_INTERVAL, keep_output: list[str] | None = None) -> TlcResult:
-    """Run TLC once on ``spec`` with ``cfg`` (default: the spec's .cfg) in a temporary directory.
-
-    ``invariants``/``properties`` select what to check (default: what the cfg lists); ``check_deadlock``
-    False passes ``-deadlock`` (None: as the cfg says).  ``distributed=N`` runs a TLCServer and N TLCWorkers
-    on this machine instead of one TLC.  Raises :class:`TlcSetupError` (Java, jar) or :class:`TlcSpecError`
-    (parse, semantic, configuration errors); a timeout, out-of-memory or crash is a result with that
-    ``status`` and the last statistics TLC reported.  On ``KeyboardInterrupt`` TLC is killed, the temporary
-    directory removed, and the interrupt re-raised.  ``keep_output``, if given, receives TLC's raw lines.
-    """
+def _spec_and_cfg(spec, cfg) -> tuple[Path, Path]:
+    """``spec`` (an existing .tla file) and ``cfg`` (default: the spec's .cfg, which must exist) as paths."""
     spec = Path(spec)
     if spec.suffix != ".tla":
         raise MembarrierSpecError(f"{spec} is not a .tla file")
@@ -1169,6 +1159,24 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers
     cfg = Path(cfg) if cfg else spec.with_suffix(".cfg")
     if not cfg.is_file():
         raise MembarrierSpecError(f"no such TLC configuration: {cfg}")
+    return spec, cfg
+
+
+def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers="auto", heap: str | None = None,
+            timeout: float | None = None, on_progress: Callable[[TlcProgress], None] | None = None,
+            invariants: Iterable[str] | None = None, properties: Iterable[str] | None = None,
+            check_deadlock: bool | None = None, distributed: int = 0, name: str | None = None,
+            progress_interval: int = DEFAULT_PROGRESS_INTERVAL) -> TlcResult:
+    """Run TLC once on ``spec`` with ``cfg`` (default: the spec's .cfg) in a temporary directory.
+
+    ``invariants``/``properties`` select what to check (default: what the cfg lists); ``check_deadlock``
+    False passes ``-deadlock`` (None: as the cfg says).  ``distributed=N`` runs a TLCServer and N TLCWorkers
+    on this machine instead of one TLC.  Raises :class:`TlcSetupError` (Java, jar) or :class:`TlcSpecError`
+    (parse, semantic, configuration errors); a timeout, out-of-memory or crash is a result with that
+    ``status`` and the last statistics TLC reported.  On ``KeyboardInterrupt`` TLC is killed, the temporary
+    directory removed, and the interrupt re-raised.
+    """
+    spec, cfg = _spec_and_cfg(spec, cfg)
     if timeout is not None and timeout <= 0:
         raise MembarrierSpecError(f"--timeout must be positive, got {timeout}")
     workers_arg = _workers_arg(workers)
@@ -1241,8 +1249,6 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers
             if ln is None:
                 eof = True
             elif ln:
-                if keep_output is not None:
-                    keep_output.append(ln.rstrip("\n"))
                 for msg in parser.feed(ln):
                     p = collector.handle(msg)
                     if p is not None and on_progress is not None:
@@ -1327,7 +1333,7 @@ def _located(message: str, text: str, spec_dir: Path) -> str:
     if not m:
         return message
     src = _source_line(spec_dir, m.group(5), int(m.group(1)))
-    return message + (f"\n    {int(m.group(1)):4} | {src.rstrip()}" if src is not None else "")
+    return message + (_quoted_line(int(m.group(1)), src) if src is not None else "")
 
 
 def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: list[str], props: list[str],
@@ -1411,8 +1417,7 @@ def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: lis
         status = "error"
         what = _error_text(c.errors)
         if not what:
-            keep = [ln for ln in unframed if not ln.startswith(("Parsing file", "Semantic processing"))]
-            what = " ".join(" ".join(keep).split())[-500:] or "no message"
+            what = _unframed_tail(unframed, 500, "no message")
         message = f"TLC failed (exit status {exit_code}): {what}"
     notes = []
     if distributed and props and not c.temporal_checked and status == "ok":
@@ -1442,10 +1447,7 @@ def check_spec(spec: Path, cfg: Path | None = None, *, invariants: Iterable[str]
     by bisection over the invariants of that run.  The statistics are those of a run that explored the
     whole state space (one is made if needed).  ``timeout`` bounds all runs together.
     """
-    spec = Path(spec)
-    cfg = Path(cfg) if cfg else spec.with_suffix(".cfg")
-    if not cfg.is_file():
-        raise MembarrierSpecError(f"no such TLC configuration: {cfg}")
+    spec, cfg = _spec_and_cfg(spec, cfg)
     text = cfg.read_text(errors="replace")
     invs = list(invariants) if invariants is not None else cfg_names(text, "INVARIANT")
     props = list(properties) if properties is not None else cfg_names(text, "PROPERTY")
@@ -1643,17 +1645,12 @@ def default_tla_dir() -> Path:
     return repo if repo.is_dir() else Path.cwd() / "tla"
 
 
-def preset_module(preset_name: str) -> str:
-    """``MC_<ident>``, the generator's name for a preset's model module (``-`` becomes ``_``)."""
-    from .tla import module_name  # the generator's own mapping (imported late: tla.py is the heavier module)
-    return module_name(preset_name)
-
-
 def preset_files(preset_name: str, tla_dir: Path | None = None) -> tuple[Path, Path]:
     from .presets import preset
+    from .tla import module_name  # the generator's own mapping (imported late: tla.py is the heavier module)
     preset(preset_name)  # an unknown name is a ConfigError listing the known ones
     tla_dir = Path(tla_dir) if tla_dir else default_tla_dir()
-    module = preset_module(preset_name)
+    module = module_name(preset_name)  # MC_<ident>: "-" becomes "_"
     spec, cfg = tla_dir / f"{module}.tla", tla_dir / f"{module}.cfg"
     for f in (spec, cfg):
         if not f.is_file():

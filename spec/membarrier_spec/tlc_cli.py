@@ -33,9 +33,9 @@ from pathlib import Path
 
 from . import tlc
 from .cli import positive_int
-from .errors import MembarrierSpecError
+from .errors import MembarrierSpecError, Terminated
 
-EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNFINISHED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 
 
 def register(sub) -> None:
@@ -149,10 +149,6 @@ def _on_run(progress: ProgressLine):
     return on_run
 
 
-class Terminated(Exception):
-    """SIGTERM arrived: unwind (killing TLC, removing temporary files) and exit 143."""
-
-
 @contextlib.contextmanager
 def _sigterm_unwinds():
     """While TLC runs, SIGTERM raises :class:`Terminated` so that cleanup happens as for Ctrl-C."""
@@ -171,7 +167,7 @@ def _sigterm_unwinds():
 
 
 def _run_kw(args) -> dict:
-    return dict(jar=args.jar, java=args.java, workers=args.workers or "auto", heap=args.heap,
+    return dict(jar=args.jar, java=args.java, workers=args.workers, heap=args.heap,
                 timeout=args.timeout, distributed=args.distributed or 0)
 
 
@@ -231,25 +227,15 @@ def cmd_check(args) -> int:
                                      ("--distributed", args.distributed), ("--tla-dir", args.tla_dir)) if val]
         if used:
             raise MembarrierSpecError(f"{', '.join(used)} only apply to --engine tlc")
-        from .explore import explore, stderr_progress
-        from .explore_cli import summary as explore_summary
-        result = explore(p.config, p.name, progress=None if args.quiet else stderr_progress, checked=p.checked)
-        if args.json:
-            print(json.dumps(result.to_json(), indent=2))
-        else:
-            print(explore_summary(result, p))
-        return EXIT_OK if result.ok else EXIT_VIOLATION
+        from .explore_cli import run_and_print
+        return run_and_print(p, p.config, as_json=args.json, quiet=args.quiet, checked=p.checked)
     progress = ProgressLine(p.name, enabled=not args.quiet)
-    try:
-        with _sigterm_unwinds():
-            try:
-                result = tlc.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,
-                                          on_run=_on_run(progress), **_run_kw(args))
-            finally:
-                progress.end()
-    except Terminated:
-        print("membarrier-spec: terminated; TLC was stopped and its temporary files removed", file=sys.stderr)
-        return EXIT_TERMINATED
+    with _sigterm_unwinds():  # a SIGTERM is reported by cli.main (exit 143)
+        try:
+            result = tlc.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,
+                                      on_run=_on_run(progress), **_run_kw(args))
+        finally:
+            progress.end()
     return _report(result, args.json, "membarrier-spec", p.expected)
 
 
@@ -279,11 +265,7 @@ def tlc_run(argv: list[str] | None = None) -> int:
     if args.no_deadlock:
         kw["check_deadlock"] = False
     if is_spec:
-        spec = Path(target)
-        if spec.suffix != ".tla":
-            raise MembarrierSpecError(f"{spec} is not a .tla file")
-        if not spec.is_file():
-            raise MembarrierSpecError(f"no such spec: {spec}")
+        spec = Path(target)  # tlc.check_spec refuses a missing or non-.tla spec, or a missing cfg
         if args.tla_dir:
             raise MembarrierSpecError("--tla-dir applies to a PRESET, not to a .tla file")
         progress = ProgressLine(spec.stem, enabled=not args.quiet)

@@ -27,14 +27,13 @@ def mismatches(name: str, properties: dict[str, str]) -> list[str]:
     return [p for p, v in properties.items() if expected.get(p, "not-checked") != v]
 
 
-def markdown(results: dict[str, dict[str, str]], sources: bool = True) -> str:
+def markdown(results: dict[str, dict[str, str]]) -> str:
     """A Markdown table; ``results`` maps preset name -> property verdicts."""
-    head = ["preset"] + (["source"] if sources else []) + [SHORT[c] for c in COLUMNS]
+    head = ["preset", "source"] + [SHORT[c] for c in COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, props in results.items():
         p = PRESETS[name]
-        row = [name] + ([p.source.split(":")[0]] if sources else [])
-        row += [cell(p.expected.get(c), props.get(c)) for c in COLUMNS]
+        row = [name, p.source.split(":")[0]] + [cell(p.expected.get(c), props.get(c)) for c in COLUMNS]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
