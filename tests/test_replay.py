@@ -84,7 +84,7 @@ LOGS = Path(__file__).resolve().parent / "fixtures" / "tla"
 def test_a_saved_tlc_log_replays(capsys):
     assert cli.main(["replay", str(LOGS / "racy_state_load.tlc.log")]) == 0
     out = capsys.readouterr().out
-    assert "NoUseAfterFree: all 14 steps of the tlc counterexample replay" in out
+    assert "NoUseAfterFree: all 15 steps of the tlc counterexample replay" in out
     assert "the last state breaks NoUseAfterFree" in out
 
 

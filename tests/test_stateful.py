@@ -34,14 +34,34 @@ def test_random_interleavings_keep_the_holding_properties(name, props):
     run_state_machine_as_test(machine, settings=settings(max_examples=12, stateful_step_count=60, **QUIET))
 
 
-@pytest.mark.parametrize("name,prop", VIOLATED, ids=[f"{n}-{p}" for n, p in VIOLATED])
+# Violations whose shortest counterexample is deep (28 or more steps, one precise interleaving of a
+# registration, a lazy switch and an SB pair): 1,500 random runs of 40 steps do not reach them.  The
+# explorer finds each exhaustively (tests/test_presets.py); here they are marked slow and searched one
+# scenario at a time with 3,000 runs of 60 steps.
+DEEP = {("mainline", "Ordering"), ("fix-register-lazy", "Ordering"), ("lazy-mm-implicit-mb", "Ordering")}
+
+
+def _violation_params():
+    return [pytest.param(n, p, marks=pytest.mark.slow) if (n, p) in DEEP else (n, p) for n, p in VIOLATED]
+
+
+def _search(config, prop, deep: bool) -> PropertyViolation | None:
+    runs = settings(max_examples=3000 if deep else 1500, stateful_step_count=60 if deep else 40,
+                    phases=[Phase.generate], **QUIET)
+    for scenarios in ([(s,) for s in config.scenarios] if deep else [config.scenarios]):
+        try:
+            run_state_machine_as_test(machine_for(config.evolve(scenarios=scenarios), (prop,)), settings=runs)
+        except PropertyViolation as found:
+            found.config = config.evolve(scenarios=scenarios)
+            return found
+    return None
+
+
+@pytest.mark.parametrize("name,prop", _violation_params(), ids=[f"{n}-{p}" for n, p in VIOLATED])
 def test_machine_finds_each_violation_and_shrinks_it(name, prop):
-    config = PRESETS[name].config
-    machine = machine_for(config, (prop,))
-    with pytest.raises(PropertyViolation) as info:
-        run_state_machine_as_test(machine, settings=settings(max_examples=1500, stateful_step_count=40,
-                                                             phases=[Phase.generate], **QUIET))
-    found = info.value
+    found = _search(PRESETS[name].config, prop, (name, prop) in DEEP)
+    assert found is not None, f"the machine did not find {prop} violated in {name}"
+    config = found.config
     assert found.prop == prop
     model = Model(config)
     short = shrink(model, prop, found.initial, found.steps)

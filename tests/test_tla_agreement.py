@@ -103,7 +103,8 @@ def _names():
 # others (about 2.5 minutes together) cover every kind of step.  Run everything with `-m tlc`.
 SLOW = {"mainline", "mainline-ppc", "lazy-mm-implicit-mb", "resolution-e-register", "resolution-a-ipi-all",
         "sync-rq-ewouldblock", "lazy-mm-explicit-mb", "resolution-c-per-thread", "ppc-2017",
-        "resolution-d-keep-mb", "resolution-b-lock-rqs", "rfc-2015"}
+        "resolution-d-keep-mb", "resolution-b-lock-rqs", "rfc-2015", "fix-switch-prev-mm", "fix-no-early-return",
+        "fix-user-prev-mm", "fix-register-lazy"}
 
 
 def _params():

@@ -51,8 +51,10 @@ CONSTANTS
     entry_mb,                  \* membarrier's first smp_mb() (kernel scenario A)
     exit_mb,                   \* membarrier's last smp_mb() (kernel scenario B)
     rq_state_load,             \* GLOBAL_EXPEDITED reads rq->membarrier_state (mainline) or rq->curr->m...
-    rq_state_refresh,          \* when a context switch refreshes rq->membarrier_state: on every switch...
+    membarrier_switch_mm,      \* how a context switch refreshes rq->membarrier_state: active_mm (v6.18...
+    ipi_locks,                 \* the sleeping locks around the target loop of expedited commands and o...
     rq_sync,                   \* registration syncs rq->membarrier_state on the CPUs running the mm
+    rq_sync_lazy,              \* candidate fix: the registration's runqueue sync also targets a CPU wh...
     exit_mm_mb,                \* exit_mm() has smp_mb() before current->mm = NULL (kernel scenario D)
     inject_alloc_failure,      \* the concurrency layer lets any cpumask allocation fail (a nondetermin...
     alloc_policy               \* cpumask allocation: GFP_KERNEL and -ENOMEM (mainline), GFP_NOWAIT wit...
@@ -68,8 +70,10 @@ ASSUME targets \in {"rq_curr", "all_cpus", "locked_rqs", "threads"}
 ASSUME entry_mb \in BOOLEAN
 ASSUME exit_mb \in BOOLEAN
 ASSUME rq_state_load \in {"rq", "curr_mm"}
-ASSUME rq_state_refresh \in {"every_switch", "mm_change"}
+ASSUME membarrier_switch_mm \in {"active_mm", "no_early_return", "prev_mm", "prev_mm_every_switch"}
+ASSUME ipi_locks \in {"serialize_ipi", "cpus_read_lock", "none"}
 ASSUME rq_sync \in BOOLEAN
+ASSUME rq_sync_lazy \in BOOLEAN
 ASSUME exit_mm_mb \in BOOLEAN
 ASSUME inject_alloc_failure \in BOOLEAN
 ASSUME alloc_policy \in {"gfp_kernel_enomem", "gfp_nowait_fallback", "ewouldblock"}
@@ -163,6 +167,8 @@ Membarrier(cmd, reg) == Op("membarrier", -1, 0, reg, cmd)
 ModifyCode == Op("modify_code", -1, 0, -1, "")
 ExecuteCode == Op("execute_code", -1, 0, -1, "")
 Exit == Op("exit", -1, 0, -1, "")
+KthreadUseMm(m) == Op("kthread_use_mm", -1, m, -1, "")   \* `value` is the index of the mm it takes
+KthreadUnuseMm == Op("kthread_unuse_mm", -1, 0, -1, "")
 
 \* A task of a workload: its mm (an index into the workload's mms, or NoMm for a
 \* kernel thread), its program, where it may run ("cpu0", "others", "any" or
@@ -233,7 +239,8 @@ Tasks == DOMAIN Layout[scenario].specs
 Mms == Layout[scenario].mms
 TaskSpec(t) == Layout[scenario].specs[t]
 Program(t) == TaskSpec(t).program
-IsKthread(t) == TaskSpec(t).mm = NoMm
+\* t->mm # NULL: a user task, or a kernel thread between kthread_use_mm() and kthread_unuse_mm().
+IsUser(t) == mm[t] # NoMm
 IsIdle(t) == t >= Layout[scenario].nwork
 
 \* setup.may_run_on: idle task c only on CPU c; the others as their spec says.
@@ -354,7 +361,8 @@ TypeOK ==
        /\ DOMAIN call = Tasks
        /\ \A t \in Tasks :
              \/ call[t] = NoCall
-             \/ /\ DOMAIN call[t] = {"cmd", "plan", "step", "reg", "cursor", "mask", "seen", "mm_ptr", "saved"}
+             \/ /\ DOMAIN call[t] = {"cmd", "plan", "step", "reg", "cursor", "mask", "seen", "mm_ptr", "saved",
+                                    "locked"}
                 /\ call[t].cmd \in ProbeCmds
                 /\ planOK(call[t].plan)
                 /\ call[t].reg \in 0..(TaskSpec(t).nregs - 1)
@@ -363,6 +371,7 @@ TypeOK ==
                 /\ call[t].seen \subseteq CPUs
                 /\ call[t].mm_ptr \in Mms \cup {NoMm}
                 /\ call[t].saved \subseteq Bits
+                /\ call[t].locked \in BOOLEAN
        /\ dead \in [Tasks -> BOOLEAN]
        /\ tif \in [Tasks -> BOOLEAN]
        /\ mm_state \in [Mms -> SUBSET Bits]
@@ -414,23 +423,36 @@ Busy == {curr[c] : c \in CPUs}
         \cup {sw[c].next : c \in {x \in CPUs : sw[x] # NoSwitch}}
 
 \* The current task of CPU c can leave it: not inside a syscall, and preemptible,
-\* finished or dead (a kernel thread always can).  (Written with IF so that TLC
-\* does not branch on the disjunction and generate one successor twice.)
+\* finished or dead (an idle task, with no program, always can).  (Written with IF
+\* so that TLC does not branch on the disjunction and generate one successor twice.)
 MaySwitchOut(c) ==
     LET t == curr[c]
-    IN IF dead[t] \/ IsKthread(t) \/ TaskSpec(t).preemptible \/ pc[t] >= Len(Program(t))
+    IN IF dead[t] \/ TaskSpec(t).preemptible \/ pc[t] >= Len(Program(t))
        THEN call[t] = NoCall
        ELSE FALSE
 
-\* The return to user mode of task t at the end of a switch does something:
-\* the seed 000 E barrier for registered mms, a pending TIF_MEMBARRIER barrier,
-\* or a core serialization of a stale instruction stream (`stl`).
-ReturnHasWork(t, stl, from_lazy) ==
+\* The return to user mode of task t at the end of a switch that drops no lazy mm
+\* does something: the seed 000 E barrier for registered mms, a pending
+\* TIF_MEMBARRIER barrier, or a core serialization of a stale instruction stream
+\* (`stl`) by a serializing return.
+ReturnHasWork(t, stl) ==
     \/ post_switch_mb = "return_to_user_registered" /\ mm_state[mm[t]] \cap RegisteredBits # {}
     \/ tif[t]
-    \/ /\ stl
-       /\ \/ from_lazy /\ sync_core_before_usermode /\ "PRIVATE_EXPEDITED_SYNC_CORE" \in mm_state[mm[t]]
-          \/ return_to_user_serializes
+    \/ stl /\ return_to_user_serializes
+
+\* membarrier_switch_mm() (kernel/sched/sched.h; scheduler.membarrier_switch_mm): the
+\* rq->membarrier_state that the switch prev -> nxt leaves on a CPU whose active_mm
+\* and rq->membarrier_state are `act` and `rqs`.  v6.18 ("active_mm") calls it on a
+\* switch to a user task with prev->active_mm, and it returns early when that is
+\* next->mm: the lazy return.  The candidate fixes change the arguments, the early
+\* return, or where it is called; NULL gives 0.
+MembarrierSwitchMm(act, rqs, prev, nxt) ==
+    LET every == membarrier_switch_mm = "prev_mm_every_switch"
+        pm == IF membarrier_switch_mm \in {"prev_mm", "prev_mm_every_switch"} THEN mm[prev] ELSE act
+        nm == mm[nxt]
+    IN IF ~every /\ ~IsUser(nxt) THEN rqs
+       ELSE IF pm = nm /\ membarrier_switch_mm # "no_early_return" THEN rqs
+       ELSE IF nm = NoMm THEN {} ELSE mm_state[nm]
 
 \* scheduler._skip and _maybe_done: the switch record after a step that leads to
 \* `nstep`, given the CPU's active_mm, rq->membarrier_state and stale flag after
@@ -440,17 +462,17 @@ ReturnHasWork(t, stl, from_lazy) ==
 AfterSkip(s, nstep, act, rqs, stl) ==
     LET n1 == IF /\ nstep = "switch_mm"
                  /\ act = mm[s.next]
-                 /\ mm[s.prev] # NoMm
-                 /\ rq_state_refresh # "every_switch" \/ rqs = mm_state[mm[s.next]]
+                 /\ IsUser(s.prev)
+                 /\ MembarrierSwitchMm(act, rqs, s.prev, s.next) = rqs
               THEN "finish_task_switch" ELSE nstep
     IN IF /\ n1 = "finish_task_switch"
           /\ s.prev_mm = NoMm
-          /\ IsKthread(s.next) \/ ~ReturnHasWork(s.next, stl, FALSE)
+          /\ ~IsUser(s.next) \/ ~ReturnHasWork(s.next, stl)
        THEN NoSwitch
        ELSE [s EXCEPT !.step = n1]
 
 \* The step after the rq->curr store: to a kernel thread there is no mm to switch.
-AfterStore(s) == IF IsKthread(s.next) THEN "finish_task_switch" ELSE "switch_mm"
+AfterStore(s) == IF IsUser(s.next) THEN "switch_mm" ELSE "finish_task_switch"
 
 \* __schedule() on CPU c: take the rq lock with smp_mb__after_spinlock() (a full
 \* barrier) and pick any runnable task allowed on c.
@@ -467,16 +489,16 @@ schedule(c) ==
     /\ UNCHANGED <<scenario, curr, active_mm, rq_state, ipis, stale, ghost>>
     /\ UNCHANGED <<task_vars, mm_vars>>
 
-\* rq->curr = next, a store into weak memory.  To a kernel thread, enter_lazy_tlb
-\* keeps active_mm (mmgrab when the previous task was a user task) and, when
-\* every switch refreshes it, rq->membarrier_state becomes 0.
+\* rq->curr = next, a store into weak memory.  To a kernel thread, the lazy branch
+\* of context_switch(): active_mm stays (mmgrab_lazy_tlb when the previous task was
+\* a user task), and only the every-switch candidate fix calls membarrier_switch_mm().
 rq_curr_store(c) ==
     /\ sw[c] # NoSwitch
     /\ sw[c].step = "rq_curr_store"
     /\ LET s == sw[c]
-           kthread == IsKthread(s.next)
-           grab == kthread /\ mm[s.prev] # NoMm /\ active_mm[c] # NoMm
-           rqs == IF kthread /\ rq_state_refresh = "every_switch" THEN {} ELSE rq_state[c]
+           kthread == ~IsUser(s.next)
+           grab == kthread /\ IsUser(s.prev) /\ active_mm[c] # NoMm
+           rqs == IF kthread THEN MembarrierSwitchMm(active_mm[c], rq_state[c], s.prev, s.next) ELSE rq_state[c]
            nstep == IF post_switch_mb = "always" THEN "after_rq_curr_mb" ELSE AfterStore(s)
        IN /\ StoreTo(c, RqCurr(c), s.next)
           /\ mm_lazy' = IF grab THEN [mm_lazy EXCEPT ![active_mm[c]] = @ + 1] ELSE mm_lazy
@@ -499,22 +521,22 @@ after_rq_curr_mb(c) ==
     /\ UNCHANGED <<scenario, curr, active_mm, rq_state, ipis, stale>>
     /\ UNCHANGED <<task_vars, mm_vars>>
 
-\* membarrier_switch_mm() refreshes rq->membarrier_state (when the mm changes, or
-\* on every switch), then switch_mm_irqs_off() to the next task's mm: a full
+\* membarrier_switch_mm(), then switch_mm_irqs_off() to the next task's mm: a full
 \* barrier and core serializing on x86 when the mm changes, neither on powerpc.
-\* Coming from a kernel thread or a dead task, the lazy mm is dropped later.
+\* Coming from a task without mm (kernel thread, dead task), rq->prev_mm is its
+\* lazy active_mm, dropped in finish_task_switch.
 switch_mm(c) ==
     /\ sw[c] # NoSwitch
     /\ sw[c].step = "switch_mm"
     /\ LET s == sw[c]
            nm == mm[s.next]
            changed == active_mm[c] # nm
-           rqs == IF changed \/ rq_state_refresh = "every_switch" THEN mm_state[nm] ELSE rq_state[c]
+           rqs == MembarrierSwitchMm(active_mm[c], rq_state[c], s.prev, s.next)
            stl == IF changed /\ switch_mm_serializes THEN FALSE ELSE stale[c]
            after == IF post_switch_mb = "membarrier_arch_switch_mm" /\ changed
                     THEN "membarrier_arch_switch_mm" ELSE "finish_task_switch"
            ns == [prev |-> s.prev, next |-> s.next, step |-> after,
-                  prev_mm |-> IF mm[s.prev] = NoMm THEN active_mm[c] ELSE NoMm]
+                  prev_mm |-> IF IsUser(s.prev) THEN NoMm ELSE active_mm[c]]
        IN /\ BarrierIf(c, changed /\ switch_mm_mb)
           /\ active_mm' = [active_mm EXCEPT ![c] = nm]
           /\ rq_state' = [rq_state EXCEPT ![c] = rqs]
@@ -535,17 +557,18 @@ membarrier_arch_switch_mm(c) ==
     /\ UNCHANGED <<scenario, curr, active_mm, rq_state, ipis, stale, ghost>>
     /\ UNCHANGED <<task_vars, mm_vars>>
 
-\* mmdrop() of the lazy mm (a full barrier in mainline, none in seed 003's relaxed
+\* finish_lock_switch(); for rq->prev_mm, membarrier_mm_sync_core_before_usermode()
+\* (a core sync when current->mm is that lazy mm and it is SYNC_CORE-registered)
+\* and mmdrop_lazy_tlb() (a full barrier in mainline, none in seed 003's relaxed
 \* variant, an explicit one in its fix; the mm is freed with its last user and
-\* reference), release the rq lock and return to user: the seed 000 E and TIF
-\* barriers, and membarrier_mm_sync_core_before_usermode() on the lazy path.
+\* reference); then the return to user: the seed 000 E and TIF barriers.
 finish_task_switch(c) ==
     /\ sw[c] # NoSwitch
     /\ sw[c].step = "finish_task_switch"
     /\ LET s == sw[c]
            pm == s.prev_mm
            drop == pm # NoMm
-           user == ~IsKthread(s.next)
+           user == IsUser(s.next)
            t == s.next
            mb == \/ drop /\ lazy_mm_mb \in {"mmdrop", "explicit"}
                  \/ user /\ post_switch_mb = "return_to_user_registered"
@@ -553,7 +576,7 @@ finish_task_switch(c) ==
                  \/ user /\ tif[t]
            sync == /\ user
                    /\ stale[c]
-                   /\ \/ drop /\ sync_core_before_usermode
+                   /\ \/ drop /\ sync_core_before_usermode /\ pm = mm[t]
                          /\ "PRIVATE_EXPEDITED_SYNC_CORE" \in mm_state[mm[t]]
                       \/ return_to_user_serializes
        IN /\ mm_lazy' = IF drop THEN [mm_lazy EXCEPT ![pm] = @ - 1] ELSE mm_lazy
@@ -572,11 +595,13 @@ finish_task_switch(c) ==
 \* of its own, never in the middle of a context switch.
 
 \* The effect of handler h with argument arg on CPU c: ipi_sync_rq_state copies
-\* the mm's state into rq->membarrier_state when the CPU runs that mm (and does
-\* nothing otherwise); every handler is a full barrier; ipi_sync_core also
+\* the mm's state into rq->membarrier_state when the CPU runs that mm (or, with
+\* the rq_sync_lazy candidate fix, a kernel thread whose lazy active_mm it is) and
+\* does nothing otherwise; every handler is a full barrier; ipi_sync_core also
 \* serializes the core.
 RunHandler(c, h, arg) ==
-    LET active == h # "ipi_sync_rq_state" \/ mm[curr[c]] = arg
+    LET lazy == rq_sync_lazy /\ mm[curr[c]] = NoMm /\ active_mm[c] = arg
+        active == h # "ipi_sync_rq_state" \/ mm[curr[c]] = arg \/ lazy
     IN /\ rq_state' = IF h = "ipi_sync_rq_state" /\ active
                       THEN [rq_state EXCEPT ![c] = mm_state[arg]] ELSE rq_state
        /\ BarrierIf(c, active)
@@ -613,8 +638,18 @@ ipi_sync_rq_state(c) == sw[c] = NoSwitch /\ HandleIpi(c, "ipi_sync_rq_state")
 
 InCall(c) == sw[c] = NoSwitch /\ call[curr[c]] # NoCall
 
+\* The step that takes the sleeping locks before the target loop, if the preset
+\* has them (membarrier._lock_or), else `then`.
+LockOr(then) == CASE ipi_locks = "serialize_ipi"  -> "serialize_ipi"
+                  [] ipi_locks = "cpus_read_lock" -> "cpus_read_lock"
+                  [] ipi_locks = "none"           -> then
+
 \* The step after the entry barrier: allocate tmpmask, unless one CPU is targeted.
-AfterEntry(plan) == IF plan.cpu_id < 0 THEN "zalloc_cpumask_var" ELSE "targets"
+AfterEntry(plan) == IF plan.cpu_id < 0 THEN "zalloc_cpumask_var" ELSE LockOr("targets")
+
+\* No membarrier() call holds membarrier_ipi_mutex.  (IF, not \/: in an action TLC
+\* evaluates both sides of a disjunction, and NoCall has no `locked` field.)
+IpiMutexFree == \A t \in Tasks : IF call[t] = NoCall THEN TRUE ELSE ~call[t].locked
 
 \* membarrier.first_step.
 FirstStep(plan) ==
@@ -701,7 +736,7 @@ zalloc_cpumask_var(c) ==
            cl == call[t]
            expedited == cl.plan.kind = "expedited"
            g == IF expedited /\ CpumaskMaySleep THEN ghost \cup {"expedited_may_sleep"} ELSE ghost
-           ok == [cl EXCEPT !.step = IF expedited THEN "targets" ELSE "synchronize_rcu"]
+           ok == [cl EXCEPT !.step = IF expedited THEN LockOr("targets") ELSE "synchronize_rcu"]
        IN \/ /\ cl.step = "zalloc_cpumask_var"
              /\ \/ ghost' = g /\ Goto(t, ok) /\ UNCHANGED <<pc, regs>>
                 \/ /\ inject_alloc_failure /\ CpumaskFailure = 0   \* fails: per-CPU IPI fallback
@@ -761,19 +796,54 @@ synchronize_rcu(c) ==
        IN /\ GracePeriod
           /\ IF cl.plan.kind = "synchronize_rcu"
              THEN ReturnFromCall(t, 0, ghost)
-             ELSE Goto(t, [cl EXCEPT !.step = "read_rq_curr", !.cursor = 0]) /\ UNCHANGED <<ghost, pc, regs>>
+             ELSE /\ Goto(t, [cl EXCEPT !.step = LockOr("read_rq_curr"), !.cursor = 0])
+                  /\ UNCHANGED <<ghost, pc, regs>>
     /\ UNCHANGED <<scenario, curr, active_mm, rq_state, sw, ipis, stale>>
     /\ UNCHANGED <<mm, dead, tif>>
     /\ UNCHANGED mm_vars
 
+\* SERIALIZE_IPI(): mutex_lock(&membarrier_ipi_mutex), waiting while another call
+\* holds it, then cpus_read_lock() (which never waits: there is no CPU hotplug
+\* here).  Both may sleep, so an expedited command breaks ExpeditedNeverBlocks.
+\* The call holds the mutex until it returns.
+serialize_ipi(c) ==
+    /\ InCall(c)
+    /\ StepOf(c) = "serialize_ipi"
+    /\ IpiMutexFree
+    /\ LET t == curr[c]
+           cl == call[t]
+       IN /\ ghost' = IF cl.plan.kind = "expedited" THEN ghost \cup {"expedited_may_sleep"} ELSE ghost
+          /\ Goto(t, [cl EXCEPT !.step = IF cl.plan.kind = "register" THEN "read_rq_curr" ELSE "targets",
+                                 !.locked = TRUE])
+    /\ UNCHANGED <<scenario, cpu_vars, mem>>
+    /\ UNCHANGED <<mm, pc, regs, dead, tif>>
+    /\ UNCHANGED mm_vars
+
+\* cpus_read_lock() alone (v4.14 to v6.7): may sleep, never waits here.
+cpus_read_lock(c) ==
+    /\ InCall(c)
+    /\ StepOf(c) = "cpus_read_lock"
+    /\ LET t == curr[c]
+           cl == call[t]
+       IN /\ ghost' = IF cl.plan.kind = "expedited" THEN ghost \cup {"expedited_may_sleep"} ELSE ghost
+          /\ Goto(t, [cl EXCEPT !.step = IF cl.plan.kind = "register" THEN "read_rq_curr" ELSE "targets"])
+    /\ UNCHANGED <<scenario, cpu_vars, mem>>
+    /\ UNCHANGED <<mm, pc, regs, dead, tif>>
+    /\ UNCHANGED mm_vars
+
 \* p = rcu_dereference(cpu_rq(cpu)->curr), a weak-memory load: target the CPU if
-\* p->mm is the caller's mm (mainline PRIVATE_EXPEDITED, and registrations).
+\* p->mm is the caller's mm (mainline PRIVATE_EXPEDITED, and registrations; with
+\* the rq_sync_lazy candidate fix a registration also targets a kernel thread
+\* whose lazy active_mm is the mm).
 read_rq_curr(c) ==
     /\ InCall(c)
     /\ StepOf(c) = "read_rq_curr"
     /\ LoopHasCpu(c)
     /\ LET t == curr[c]
-           hit == mm[LoadVal(c, RqCurr(LoopCpu(c)))] = mm[t]
+           cpu == LoopCpu(c)
+           p == LoadVal(c, RqCurr(cpu))
+           lazy == rq_sync_lazy /\ call[t].plan.kind = "register" /\ mm[p] = NoMm /\ active_mm[cpu] = mm[t]
+           hit == mm[p] = mm[t] \/ lazy
        IN Goto(t, LoopNext(c, call[t], hit, hit))
     /\ UNCHANGED <<scenario, cpu_vars, mem, ghost>>
     /\ UNCHANGED <<mm, pc, regs, dead, tif>>
@@ -989,8 +1059,9 @@ execute_code(c) ==
     /\ UNCHANGED <<mm, regs, call, dead, tif>>
     /\ UNCHANGED mm_vars
 
-\* exit_mm(): [smp_mb() (kernel scenario D);] current->mm = NULL; the mm stays
-\* lazily active on this CPU; mmput() drops a user.
+\* exit_mm(): [smp_mb__after_spinlock() (kernel scenario D);] current->mm = NULL;
+\* membarrier_update_current_mm(NULL) writes 0 to rq->membarrier_state; the mm
+\* stays lazily active on this CPU; mmput() drops a user.
 exit_mm(c) ==
     /\ UserReady(c)
     /\ NextOp(c).kind = "exit"
@@ -1002,9 +1073,50 @@ exit_mm(c) ==
           /\ pc' = [pc EXCEPT ![t] = @ + 1]
           /\ mm_users' = [mm_users EXCEPT ![m] = @ - 1]
           /\ mm_lazy' = [mm_lazy EXCEPT ![m] = @ + 1]
-    /\ UNCHANGED <<scenario, curr, active_mm, rq_state, sw, ipis, stale, ghost>>
+          /\ rq_state' = [rq_state EXCEPT ![c] = {}]
+    /\ UNCHANGED <<scenario, curr, active_mm, sw, ipis, stale, ghost>>
     /\ UNCHANGED <<regs, call, tif>>
     /\ UNCHANGED <<mm_state, mm_freed>>
+
+\* kthread_use_mm(m) by a kernel thread: mmgrab(m); tsk->mm = tsk->active_mm = m;
+\* membarrier_update_current_mm(m) (no early return); switch_mm_irqs_off (x86: a
+\* full barrier and core serializing when the mm changes); mmdrop_lazy_tlb() of
+\* the old active mm, a full barrier in mainline (kernel scenario E, g).
+kthread_use_mm(c) ==
+    /\ UserReady(c)
+    /\ NextOp(c).kind = "kthread_use_mm"
+    /\ LET t == curr[c]
+           m == NextOp(c).value
+           old == active_mm[c]
+           grabbed == [mm_lazy EXCEPT ![m] = @ + 1]
+       IN /\ mm' = [mm EXCEPT ![t] = m]
+          /\ pc' = [pc EXCEPT ![t] = @ + 1]
+          /\ active_mm' = [active_mm EXCEPT ![c] = m]
+          /\ rq_state' = [rq_state EXCEPT ![c] = mm_state[m]]
+          /\ stale' = IF old # m /\ switch_mm_serializes THEN [stale EXCEPT ![c] = FALSE] ELSE stale
+          /\ BarrierIf(c, (old # m /\ switch_mm_mb) \/ lazy_mm_mb \in {"mmdrop", "explicit"})
+          /\ mm_lazy' = IF old # NoMm THEN [grabbed EXCEPT ![old] = @ - 1] ELSE grabbed
+          /\ mm_freed' = IF old # NoMm /\ grabbed[old] = 1 /\ mm_users[old] = 0
+                         THEN [mm_freed EXCEPT ![old] = TRUE] ELSE mm_freed
+    /\ UNCHANGED <<scenario, curr, sw, ipis, ghost>>
+    /\ UNCHANGED <<regs, call, dead, tif>>
+    /\ UNCHANGED <<mm_state, mm_users>>
+
+\* kthread_unuse_mm(): smp_mb__after_spinlock() (kernel scenario E, d); tsk->mm =
+\* NULL; membarrier_update_current_mm(NULL) writes 0 to rq->membarrier_state; the
+\* mm stays the lazy active_mm (mmgrab_lazy_tlb, then mmdrop of kthread_use_mm's
+\* reference: the counts do not change).
+kthread_unuse_mm(c) ==
+    /\ UserReady(c)
+    /\ NextOp(c).kind = "kthread_unuse_mm"
+    /\ LET t == curr[c]
+       IN /\ FullBarrier(c)
+          /\ mm' = [mm EXCEPT ![t] = NoMm]
+          /\ pc' = [pc EXCEPT ![t] = @ + 1]
+          /\ rq_state' = [rq_state EXCEPT ![c] = {}]
+    /\ UNCHANGED <<scenario, curr, active_mm, sw, ipis, stale, ghost>>
+    /\ UNCHANGED <<regs, call, dead, tif>>
+    /\ UNCHANGED mm_vars
 
 \* membarrier(cmd, 0, 0): the argument checks and dispatch of syscalls.decide.
 \* An immediate answer returns at once; a plan starts a call in the kernel.
@@ -1021,7 +1133,7 @@ sys_membarrier(c) ==
                /\ UNCHANGED call
           ELSE /\ call' = [call EXCEPT ![t] = [cmd |-> op.cmd, plan |-> plan, step |-> FirstStep(plan),
                                                reg |-> op.reg, cursor |-> 0, mask |-> {}, seen |-> {},
-                                               mm_ptr |-> NoMm, saved |-> mm_state[m]]]
+                                               mm_ptr |-> NoMm, saved |-> mm_state[m], locked |-> FALSE]]
                /\ UNCHANGED <<regs, pc>>
     /\ UNCHANGED <<scenario, cpu_vars, mem, ghost>>
     /\ UNCHANGED <<mm, dead, tif>>
@@ -1054,6 +1166,8 @@ CallStep(c) ==
     \/ atomic_or(c)
     \/ sync_local_rq(c)
     \/ synchronize_rcu(c)
+    \/ serialize_ipi(c)
+    \/ cpus_read_lock(c)
     \/ read_rq_curr(c)
     \/ cpumask_setall(c)
     \/ rq_lock_read_curr(c)
@@ -1072,6 +1186,8 @@ UserStep(c) ==
     \/ modify_code(c)
     \/ execute_code(c)
     \/ exit_mm(c)
+    \/ kthread_use_mm(c)
+    \/ kthread_unuse_mm(c)
     \/ sys_membarrier(c)
 
 Next ==

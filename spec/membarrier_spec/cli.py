@@ -78,7 +78,8 @@ def positive_int(text: str) -> int:
 
 
 # Modules that add subcommands: each has register(subparsers), and its handlers return an exit status.
-SUBCOMMAND_MODULES: list[str] = ["explore_cli", "tla_cli", "diagrams_cli", "tlc_cli", "replay"]
+SUBCOMMAND_MODULES: list[str] = ["explore_cli", "tla_cli", "diagrams_cli", "tlc_cli", "replay", "sched_cost",
+                                  "probe_cli"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,8 @@ POST_SWITCH_MB = ("none", "always", "membarrier_arch_switch_mm", "return_to_user
 LAZY_MM_MB = ("mmdrop", "none", "explicit")
 TARGETS = ("rq_curr", "all_cpus", "locked_rqs", "threads")
 RQ_STATE_LOADS = ("rq", "curr_mm")
-RQ_STATE_REFRESH = ("every_switch", "mm_change")
+MEMBARRIER_SWITCH_MM = ("active_mm", "no_early_return", "prev_mm", "prev_mm_every_switch")
+IPI_LOCKS = ("serialize_ipi", "cpus_read_lock", "none")
 
 MAX_CPUS = 64
 
@@ -94,10 +95,21 @@ class Config:
     rq_state_load: str = field("rq", _one_of(RQ_STATE_LOADS),
                                "GLOBAL_EXPEDITED reads rq->membarrier_state (mainline) or "
                                "rq->curr->mm->membarrier_state (seed 004's racy load)", RQ_STATE_LOADS)
-    rq_state_refresh: str = field("every_switch", _one_of(RQ_STATE_REFRESH),
-                                  "when a context switch refreshes rq->membarrier_state: on every switch, 0 for "
-                                  "kernel threads (KERNEL.md), or only when the mm changes (the literal "
-                                  "membarrier_switch_mm() of kernel/sched/sched.h)", RQ_STATE_REFRESH)
+    membarrier_switch_mm: str = field(
+        "active_mm", _one_of(MEMBARRIER_SWITCH_MM),
+        "how a context switch refreshes rq->membarrier_state: active_mm (v6.18: on a switch to a user task, "
+        "membarrier_switch_mm(rq, prev->active_mm, next->mm), which returns early when the two are equal), "
+        "no_early_return (the same without that early return), prev_mm (on a switch to a user task, "
+        "membarrier_switch_mm(rq, prev->mm, next->mm)), prev_mm_every_switch (on every switch, "
+        "membarrier_switch_mm(rq, prev->mm, next->mm) with NULL giving 0: LKML 2020, v3)",
+        MEMBARRIER_SWITCH_MM)
+    ipi_locks: str = field(
+        "serialize_ipi", _one_of(IPI_LOCKS),
+        "the sleeping locks around the target loop of expedited commands and of the multi-user runqueue "
+        "sync: serialize_ipi (v6.8 and later: SERIALIZE_IPI() takes membarrier_ipi_mutex, then "
+        "cpus_read_lock()), cpus_read_lock (v4.14 to v6.7), none (the 2015 RFC)", IPI_LOCKS)
+    rq_sync_lazy: bool = field(False, _boolean, "candidate fix: the registration's runqueue sync also targets a "
+                               "CPU whose lazy active_mm is the mm, and ipi_sync_rq_state writes there too")
     rq_sync: bool = field(True, _boolean, "registration syncs rq->membarrier_state on the CPUs running the mm")
     exit_mm_mb: bool = field(True, _boolean, "exit_mm() has smp_mb() before current->mm = NULL (kernel scenario D)")
     inject_alloc_failure: bool = field(False, _boolean, "the concurrency layer lets any cpumask allocation fail "

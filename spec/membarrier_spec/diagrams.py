@@ -1283,7 +1283,8 @@ def lifecycle_name(fork_policy: str, alloc_policy: str) -> str:
 
 
 # The diagrams the README shows (also rendered as PNG).
-README_PICTURES = ("lifecycle-inherit-gfp_kernel_enomem", "swimlane-ppc-2017-Ordering", "verdicts")
+README_PICTURES = ("lifecycle-inherit-gfp_kernel_enomem", "swimlane-ppc-2017-Ordering", "swimlane-mainline-Ordering",
+                   "verdicts")
 
 
 def swimlane_title(preset_name: str, prop: str) -> tuple[str, str]:

@@ -5,6 +5,11 @@ state, and the first violating state found is at minimal depth, so its path
 from an initial state is a shortest counterexample.  ``MembarrierReturns`` is
 checked on the graph: from every reachable state a state with no membarrier
 call in progress must be reachable (no call can be stuck forever).
+
+A preset explores several scenarios at once; besides the shortest
+counterexample of each property, the result keeps the shortest one of every
+scenario that violates it (``scenario_counterexamples``), since one bug can
+hide another behind a shorter path.
 """
 
 from __future__ import annotations
@@ -40,12 +45,14 @@ class Result:
     counterexamples: dict[str, list[dict]]
     complete: bool = True
     scenarios: tuple[str, ...] = ()
+    scenario_counterexamples: dict[str, dict[str, list[dict]]] = attrs.field(factory=dict)
 
     def to_json(self) -> dict:
         return {"preset": self.preset, "engine": "explorer", "distinct_states": self.distinct_states,
                 "transitions": self.transitions, "depth": self.depth, "seconds": round(self.seconds, 3),
                 "complete": self.complete, "scenarios": list(self.scenarios),
-                "properties": self.properties, "counterexamples": self.counterexamples}
+                "properties": self.properties, "counterexamples": self.counterexamples,
+                "counterexamples_by_scenario": self.scenario_counterexamples}
 
     @property
     def ok(self) -> bool:
@@ -56,8 +63,10 @@ class Explorer:
     """BFS over ``Model(config)``; keeps parent pointers for counterexamples."""
 
     def __init__(self, model: Model, *, max_states: int | None = None,
-                 progress: Callable[[str], None] | None = None, check_liveness: bool = True):
+                 progress: Callable[[str], None] | None = None, check_liveness: bool = True,
+                 observe: Callable[[Step], None] | None = None):
         self.model = model
+        self.observe = observe  # called with the step of every transition (each edge of the graph once)
         self.max_states = max_states
         self.progress = progress
         self.check_liveness = check_liveness
@@ -72,6 +81,7 @@ class Explorer:
         depth_of = array("i")
         via: list[Step | None] = []
         first_bad: dict[str, int] = {}
+        first_bad_in: dict[tuple[str, int], int] = {}  # (property, scenario) -> first violating state
         edges_src, edges_dst = array("i"), array("i")
         for s in model.initial_states():
             if s not in index:
@@ -85,15 +95,19 @@ class Explorer:
         complete = True
         last_report = start
         setup = model.setup
+        observe = self.observe
         while head < len(states):
             s = states[head]
             i = head
             head += 1
             for prop in invariants:
-                if prop.name not in first_bad and not prop.check(setup, s):
-                    first_bad[prop.name] = i
+                if (prop.name, s.scenario) not in first_bad_in and not prop.check(setup, s):
+                    first_bad_in[prop.name, s.scenario] = i
+                    first_bad.setdefault(prop.name, i)
             for st, ns in model.successors(s):
                 transitions += 1
+                if observe is not None:
+                    observe(st)
                 j = index.get(ns)
                 if j is None:
                     if self.max_states is not None and len(states) >= self.max_states:
@@ -126,6 +140,13 @@ class Explorer:
         for prop in model.properties:
             if prop.kind == "invariant" and prop.name not in verdicts:
                 verdicts[prop.name] = NOT_CHECKED
+        names = [layout.workload.name for layout in setup.layouts]
+        by_scenario: dict[str, dict[str, list[dict]]] = {}
+        if len(names) > 1:
+            for (name, sc), i in sorted(first_bad_in.items()):
+                if name in cex:
+                    by_scenario.setdefault(name, {})[names[sc]] = (
+                        cex[name] if i == first_bad[name] else self._trace(states, parent, via, i))
         verdicts["StableEinval"] = HOLDS if stable_einval(model.config) else VIOLATED
         if self.check_liveness and complete:
             stuck = self._stuck_state(states, edges_src, edges_dst)
@@ -141,11 +162,12 @@ class Explorer:
                 if name not in checked:
                     verdicts[name] = NOT_CHECKED
                     cex.pop(name, None)
+                    by_scenario.pop(name, None)
         verdicts = {p.name: verdicts[p.name] for p in PROPERTIES}
         return Result(preset=preset, distinct_states=len(states), transitions=transitions,
                       depth=max(depth_of) if depth_of else 0, seconds=time.monotonic() - start,
                       properties=verdicts, counterexamples=cex, complete=complete,
-                      scenarios=tuple(model.config.scenarios))
+                      scenarios=tuple(model.config.scenarios), scenario_counterexamples=by_scenario)
 
     def _trace(self, states, parent, via, i: int) -> list[dict]:
         path = []

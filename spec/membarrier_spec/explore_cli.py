@@ -62,8 +62,13 @@ def summary(result, p) -> str:
         note = "" if expected in (None, verdict) else f"   (DESIGN.md expects {expected})"
         lines.append(f"  {name:<28} {verdict}{note}")
     for name, trace in result.counterexamples.items():
-        lines.append(f"\ncounterexample for {name} ({len(trace) - 1} steps):")
+        scenario = trace[-1]["state"]["scenario"]
+        lines.append(f"\ncounterexample for {name} ({len(trace) - 1} steps, scenario {scenario}):")
         lines += ["  " + line for line in trace_lines(trace)]
+        others = {sc: t for sc, t in result.scenario_counterexamples.get(name, {}).items() if sc != scenario}
+        if others:
+            lines.append("  also violated in: " + ", ".join(f"{sc} ({len(t) - 1} steps)" for sc, t in others.items())
+                         + " (--json gives each trace)")
     return "\n".join(lines)
 
 

@@ -5,15 +5,20 @@ arguments into a plan; this module runs a plan as steps that other CPUs can
 interleave with:
 
 * expedited (``membarrier_private_expedited`` / ``membarrier_global_expedited``):
-  ``smp_mb`` (entry), ``zalloc_cpumask_var``, one read per CPU of its runqueue
+  ``smp_mb`` (entry), ``zalloc_cpumask_var``, ``serialize_ipi``
+  (``SERIALIZE_IPI()`` takes ``membarrier_ipi_mutex``, then ``cpus_read_lock()``:
+  both may sleep), one read per CPU of its runqueue
   (``rq->curr`` and ``rq->curr->mm``, or ``rq->membarrier_state``),
   ``smp_call_function_many`` (each IPI then handled by its target CPU as a
   step of its own), and ``membarrier_return``: wait for the IPIs, ``smp_mb``
   (exit), return 0.
 * registration (``membarrier_register_*``): ``atomic_or`` of the non-READY
   bits, then ``sync_runqueues_membarrier_state`` (``sync_local_rq`` with one
-  user, else ``zalloc_cpumask_var``, ``synchronize_rcu``, a ``rq->curr`` read
-  per CPU, ``on_each_cpu_mask(ipi_sync_rq_state)``), then ``atomic_or_ready``.
+  user, else ``zalloc_cpumask_var``, ``synchronize_rcu``, ``serialize_ipi``, a
+  ``rq->curr`` read per CPU, ``on_each_cpu_mask(ipi_sync_rq_state)``), then
+  ``atomic_or_ready``.  The mutex and ``cpus_read_lock()`` are released when the
+  call returns (``guard()`` scope); ``rcu_read_lock()``, ``preempt_disable()`` and
+  ``free_cpumask_var()`` change nothing the model tracks.
 * GLOBAL: ``synchronize_rcu``.
 
 The seed 000 resolutions change only how targets are found (Config.targets):
@@ -25,8 +30,8 @@ from __future__ import annotations
 from . import syscalls
 from .abi import Cmd, State, ret_name
 from .config import Config
-from .state import (NO_MM, Call, KState, evolve, Setup, mm_of_curr, replace, rq_curr_var, smp_mb, step, with_cpu,
-                    with_ghost, with_mm, with_task)
+from .state import (NO_MM, Call, KState, evolve, Setup, ipi_mutex_free, mm_of_curr, replace, rq_curr_var, smp_mb,
+                    step, with_cpu, with_ghost, with_mm, with_task)
 from . import memory
 
 IPI_HANDLERS = ("ipi_mb", "ipi_sync_core", "ipi_rseq", "ipi_sync_rq_state")
@@ -46,7 +51,16 @@ def first_step(setup: Setup, plan: syscalls.Plan) -> str:
 
 
 def _after_entry(config: Config, plan: syscalls.Expedited) -> str:
-    return "zalloc_cpumask_var" if plan.needs_cpumask else "targets"
+    return "zalloc_cpumask_var" if plan.needs_cpumask else _lock_or(config, "targets")
+
+
+def _lock_or(config: Config, then: str) -> str:
+    """The step that takes the sleeping locks before the target loop, if the preset has them, else ``then``."""
+    return {"serialize_ipi": "serialize_ipi", "cpus_read_lock": "cpus_read_lock", "none": then}[config.ipi_locks]
+
+
+def _after_lock(plan: syscalls.Plan) -> str:
+    return "read_rq_curr" if isinstance(plan, syscalls.Register) else "targets"
 
 
 def _target_step(config: Config, plan: syscalls.Plan) -> str:
@@ -109,7 +123,7 @@ def _zalloc_cpumask_var(setup, s, c, t, call):
     config = setup.config
     expedited = isinstance(call.plan, syscalls.Expedited)
     gfp = "GFP_KERNEL" if syscalls.cpumask_may_sleep(config) else "GFP_NOWAIT"
-    after = "targets" if expedited else "synchronize_rcu"
+    after = _lock_or(config, "targets") if expedited else "synchronize_rcu"
     ok = s
     if expedited and gfp == "GFP_KERNEL":
         ok = with_ghost(ok, "expedited_may_sleep")
@@ -170,7 +184,27 @@ def _synchronize_rcu(setup, s, c, t, call):
     if isinstance(call.plan, syscalls.SynchronizeRcu):
         yield step("synchronize_rcu", returns="0", **_who(setup, s, c, t)), _return(setup, ns, t, call, 0)
         return
-    yield step("synchronize_rcu", **_who(setup, s, c, t)), _goto(ns, t, call, "read_rq_curr", cursor=0)
+    yield step("synchronize_rcu", **_who(setup, s, c, t)), \
+        _goto(ns, t, call, _lock_or(setup.config, "read_rq_curr"), cursor=0)
+
+
+def _serialize_ipi(setup, s, c, t, call):
+    """SERIALIZE_IPI(): mutex_lock(&membarrier_ipi_mutex); then cpus_read_lock().  Both may sleep.
+
+    Waits while another call holds the mutex.  ``cpus_read_lock()`` never waits here (the model has
+    no CPU hotplug), but it may sleep, as might_sleep() says: an expedited command that gets here
+    breaks ExpeditedNeverBlocks.
+    """
+    if not ipi_mutex_free(s):
+        return
+    ns = with_ghost(s, "expedited_may_sleep") if isinstance(call.plan, syscalls.Expedited) else s
+    yield step("serialize_ipi", **_who(setup, s, c, t)), _goto(ns, t, call, _after_lock(call.plan), locked=True)
+
+
+def _cpus_read_lock(setup, s, c, t, call):
+    """cpus_read_lock() alone (v4.14 to v6.7): may sleep, never waits here (no CPU hotplug in the model)."""
+    ns = with_ghost(s, "expedited_may_sleep") if isinstance(call.plan, syscalls.Expedited) else s
+    yield step("cpus_read_lock", **_who(setup, s, c, t)), _goto(ns, t, call, _after_lock(call.plan))
 
 
 def grace_period(s: KState) -> KState:
@@ -205,11 +239,18 @@ def _loop_or_send(setup, s, c, t, call, reader):
 
 
 def _read_rq_curr(setup, s, c, t, call):
-    """p = rcu_dereference(cpu_rq(cpu)->curr); target the CPU if p->mm == mm (a weak-memory load)."""
+    """p = rcu_dereference(cpu_rq(cpu)->curr); target the CPU if p->mm == mm (a weak-memory load).
+
+    With ``rq_sync_lazy`` (a candidate fix), the registration's sync also targets a CPU that runs a
+    kernel thread whose lazy active_mm is the mm.
+    """
+    lazy = setup.config.rq_sync_lazy and isinstance(call.plan, syscalls.Register)
+
     def reader(setup, s, c, t, call, cpu):
         me = s.cpus[c]
         p = memory.load(me.sbuf, me.view, rq_curr_var(cpu))
-        hit = s.tasks[p].mm == s.tasks[t].mm
+        mm = s.tasks[t].mm
+        hit = s.tasks[p].mm == mm or (lazy and s.tasks[p].mm == NO_MM and s.cpus[cpu].active_mm == mm)
         layout = setup.layouts[s.scenario]
         yield from _loop(setup, s, c, t, call, s, hit, hit, "read_rq_curr", curr=layout.task_name(p))
     yield from _loop_or_send(setup, s, c, t, call, reader)
@@ -307,7 +348,7 @@ def _send_ipis(setup, s, c, t, ns_with_call):
             continue
         targets.append(cpu)
         if cpu == c:
-            ns = run_handler(ns, c, handler, arg)
+            ns = run_handler(setup.config, ns, c, handler, arg)
             continue
         if (isinstance(plan, syscalls.Expedited) and plan.scope == "private" and not call.seen & (1 << cpu)
                 and mm_of_curr(s, cpu) != s.tasks[t].mm):
@@ -354,6 +395,8 @@ _STEPS = {
     "atomic_or": _atomic_or,
     "sync_local_rq": _sync_local_rq,
     "synchronize_rcu": _synchronize_rcu,
+    "serialize_ipi": _serialize_ipi,
+    "cpus_read_lock": _cpus_read_lock,
     "read_rq_curr": _read_rq_curr,
     "cpumask_setall": _cpumask_setall,
     "rq_lock_read_curr": _rq_lock_read_curr,
@@ -369,10 +412,15 @@ _STEPS = {
 
 # --- IPI handlers, run by the target CPU -------------------------------------------------------------
 
-def run_handler(s: KState, c: int, handler: str, arg: int) -> KState:
-    """The effect of an IPI handler on CPU ``c``."""
+def run_handler(config: Config, s: KState, c: int, handler: str, arg: int) -> KState:
+    """The effect of an IPI handler on CPU ``c``.
+
+    ``ipi_sync_rq_state`` returns at once unless ``current->mm`` is the mm (or, with the
+    ``rq_sync_lazy`` candidate fix, the CPU runs a kernel thread whose lazy active_mm is the mm).
+    """
     if handler == "ipi_sync_rq_state":
-        if mm_of_curr(s, c) != arg:
+        lazy = config.rq_sync_lazy and mm_of_curr(s, c) == NO_MM and s.cpus[c].active_mm == arg
+        if mm_of_curr(s, c) != arg and not lazy:
             return s
         s = with_cpu(s, c, rq_state=s.mms[arg].state)
     s = smp_mb(s, c)
@@ -391,5 +439,5 @@ def handle_ipis(setup: Setup, s: KState, c: int):
         if i and cpu.ipis[i - 1] == cpu.ipis[i]:
             continue
         ns = with_cpu(s, c, ipis=cpu.ipis[:i] + cpu.ipis[i + 1:])
-        ns = run_handler(ns, c, handler, arg)
+        ns = run_handler(setup.config, ns, c, handler, arg)
         yield step(handler, cpu=c, caller=layout.task_name(caller), curr=layout.task_name(cpu.curr)), ns

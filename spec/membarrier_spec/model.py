@@ -26,14 +26,15 @@ from .properties import PROPERTIES, Property
 from .scheduler import schedule, switch_steps
 from .state import KState, Setup, Step, evolve, replace, step, var_names
 from .userspace import user_step
+from .workloads import Workload
 
 
 class Model:
     """The reachable-state semantics of one Config (a preset with its overrides)."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, workloads: tuple[Workload, ...] | None = None):
         self.config = config
-        self.setup = Setup.from_config(config)
+        self.setup = Setup.from_config(config, workloads)
         self.properties: tuple[Property, ...] = PROPERTIES
         self.var_names = var_names(config.online_cpus)
 

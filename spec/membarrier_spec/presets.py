@@ -43,6 +43,8 @@ class Preset:
     config: Config
     expected: dict[str, str] = attrs.field(factory=dict)
     notes: str = ""
+    design: dict[str, str] = attrs.field(factory=dict)  # the design table's cells where the model differs
+
 
     @property
     def checked(self) -> tuple[str, ...]:
@@ -52,26 +54,78 @@ class Preset:
 PRESETS: dict[str, Preset] = {}
 
 
-def _add(name: str, source: str, question: str, row: str, notes: str = "", **config) -> None:
-    PRESETS[name] = Preset(name, source, question, Config(**config), verdicts(row), notes)
+def _add(name: str, source: str, question: str, row: str, notes: str = "", design: str = "", **config) -> None:
+    """Add a preset; ``design`` is the design table's row where the faithful model's verdicts differ from it."""
+    expected = verdicts(row)
+    differs = {k: v for k, v in verdicts(design).items() if expected.get(k) != v} if design else {}
+    PRESETS[name] = Preset(name, source, question, Config(**config), expected, notes, differs)
 
 
-MAINLINE_SCENARIOS = ("sb_private", "mp_private", "jit_sync_core", "global_exit")
+MAINLINE_SCENARIOS = ("sb_private", "mp_private", "jit_sync_core", "global_exit", "sb_global_lazy",
+                      "sb_global_exit", "sb_kthread")
+MAINLINE = dict(scenarios=MAINLINE_SCENARIOS, inject_alloc_failure=True)
 POWERPC = dict(switch_mm_mb=False, switch_mm_serializes=False)
 SEED_000_BASE = dict(POWERPC, require_registration=False, scenarios=("sb_private", "mp_private"))
 
+LAZY_RETURN = ("the lazy return: membarrier_switch_mm(rq, prev->active_mm, next->mm) returns early when a task "
+               "without an mm (the idle task, another kernel thread, or a task that has just run exit_mm()) "
+               "hands the CPU back to a thread of its lazy active_mm, so rq->membarrier_state keeps what it was: "
+               "nothing, when the process registered while the CPU was in that lazy window, or 0, written by "
+               "exit_mm() or kthread_unuse_mm(). GLOBAL_EXPEDITED then skips a CPU that runs a registered "
+               "process (sb_global_lazy, sb_global_exit), and RqStateCovers fails for PRIVATE_EXPEDITED too, "
+               "although PRIVATE_EXPEDITED finds its targets through rq->curr and keeps Ordering")
+MAINLINE_NOTES = ("RegistrationReportTruthful fails twice: REGISTER_PRIVATE_EXPEDITED_SYNC_CORE sets "
+                  "PRIVATE_EXPEDITED without its READY bit (the live kernel's GET_REGISTRATIONS 0x50 row), and "
+                  "every registration reports itself between its two atomic_or() calls. RegistrationAtomic: "
+                  "GFP_KERNEL failure returns -ENOMEM after the non-READY bits were set. ExpeditedNeverBlocks: "
+                  "the expedited commands allocate their cpumask with GFP_KERNEL and take membarrier_ipi_mutex "
+                  "and cpus_read_lock(), all of which may sleep.")
+
 #        columns: Ord Stale UAF RqSt Report Atomic Spur RqLk Bound Sched Block
-_add("mainline", "kernel today (x86): kernel/sched/membarrier.c",
+_add("mainline", "kernel v6.18 as written (x86), with the lazy GLOBAL_EXPEDITED scenarios",
      "Does the kernel as shipped keep membarrier's promises, and which does it break?",
+     "✗ ✓ ✓ ✗ ✗ ✗ ✓ ✓ ✓ ✓ ✗",
+     notes=f"Ordering and RqStateCovers fail through {LAZY_RETURN}. " + MAINLINE_NOTES
+           + " Confirmed on a live Linux 6.18 kernel (`membarrier-spec probe`).",
+     **MAINLINE)
+_add("fix-switch-prev-mm", "candidate fix: membarrier_switch_mm(rq, prev->mm, next->mm) on every switch, NULL "
+     "giving 0 (Mathieu Desnoyers, LKML 2020, 'sched: membarrier: cover kthread_use_mm', v3)",
+     "Does refreshing rq->membarrier_state on every context switch, kernel threads included, close the lazy "
+     "return?",
      "✓ ✓ ✓ ✓ ✗ ✗ ✓ ✓ ✓ ✓ ✗",
-     notes="RegistrationReportTruthful fails twice: REGISTER_PRIVATE_EXPEDITED_SYNC_CORE sets PRIVATE_EXPEDITED "
-           "without its READY bit (KERNEL.md's bold rows), and every registration reports itself between its "
-           "two atomic_or() calls. RegistrationAtomic: GFP_KERNEL failure returns -ENOMEM after the non-READY "
-           "bits were set. ExpeditedNeverBlocks: the expedited commands allocate their cpumask with GFP_KERNEL.",
-     scenarios=MAINLINE_SCENARIOS, inject_alloc_failure=True)
-_add("mainline-ppc", "kernel today, powerpc switch_mm (membarrier_arch_switch_mm)",
+     notes="Every switch to a kernel thread from a user task writes 0 and every switch back loads the mm's "
+           "state again: the cost that v4 of that series avoided by reverting to the lazy-tolerant version. "
+           + MAINLINE_NOTES, membarrier_switch_mm="prev_mm_every_switch", **MAINLINE)
+_add("fix-no-early-return", "candidate fix: membarrier_switch_mm() without the prev_mm == next_mm early return",
+     "Is dropping the early return enough to close the lazy return?",
+     "✓ ✓ ✓ ✓ ✗ ✗ ✓ ✓ ✓ ✓ ✗",
+     notes="Every switch to a user task loads next->mm->membarrier_state, including the frequent switch "
+           "between two threads of one process. " + MAINLINE_NOTES,
+     membarrier_switch_mm="no_early_return", **MAINLINE)
+_add("fix-user-prev-mm", "candidate fix (this project): on a switch to a user task, membarrier_switch_mm(rq, "
+     "prev->mm, next->mm)",
+     "Does comparing with prev->mm instead of prev->active_mm close the lazy return at the smallest cost?",
+     "✓ ✓ ✓ ✓ ✗ ✗ ✓ ✓ ✓ ✓ ✗",
+     notes="Only a switch from a task without mm (a kernel thread, or a task after exit_mm()) to a user task "
+           "pays an extra load of mm->membarrier_state, the switch that already does mmdrop_lazy_tlb(); "
+           "switches between threads of one mm still return early. " + MAINLINE_NOTES,
+     membarrier_switch_mm="prev_mm", **MAINLINE)
+_add("fix-register-lazy", "candidate fix: the registration's runqueue sync also targets a CPU whose lazy "
+     "active_mm is the mm",
+     "Is fixing the registration side enough, leaving the scheduler alone?",
+     "✗ ✓ ✓ ✗ ✗ ✗ ✓ ✓ ✓ ✓ ✗",
+     notes="It closes the registration race of sb_global_lazy, but not the state that exit_mm() (and "
+           "kthread_unuse_mm()) leave: they write 0 to rq->membarrier_state and keep the mm as the lazy "
+           "active_mm, and the next thread of that mm on the CPU returns early (sb_global_exit). "
+           + MAINLINE_NOTES, rq_sync_lazy=True, **MAINLINE)
+_add("mainline-ppc", "kernel v6.18, powerpc switch_mm (membarrier_arch_switch_mm)",
      "Is powerpc's conditional barrier in switch_mm enough without x86's implied one?",
-     "✓ . ✓ ✓ . . ✓ ✓ ✓ ✓ .",
+     "✓ . ✓ ✗ . . ✓ ✓ ✓ ✓ .",
+     notes="RqStateCovers fails through the lazy return inherited from mainline (a registration during the lazy "
+           "window of sb_private); the design table expected it to hold, and it does with the fix "
+           "membarrier_switch_mm=prev_mm. Ordering holds: powerpc's membarrier_arch_switch_mm() reads the mm's "
+           "state, not the runqueue's, and PRIVATE_EXPEDITED targets through rq->curr.",
+     design="✓ . ✓ ✓ . . ✓ ✓ ✓ ✓ .",
      scenarios=("sb_private", "mp_private", "global_exit"), post_switch_mb="membarrier_arch_switch_mm",
      **POWERPC)
 _add("ppc-2017", "seed 000, problem 1 (000_c03a5d75683c763f.txt)",
@@ -100,17 +154,31 @@ _add("rfc-2015", "seed 002 (002_9a888570b1ced49c.txt): mm_cpumask + rq lock, GFP
      notes="mm_cpumask is modelled as the set of all CPUs, each checked under its rq lock: a superset "
            "filtered exactly as the RFC's rq->curr->mm check under the lock.",
      **dict(SEED_000_BASE, targets="locked_rqs", alloc_policy="gfp_nowait_fallback",
-            inject_alloc_failure=True))
+            inject_alloc_failure=True, ipi_locks="none"))
 _add("racy-state-load", "seed 004 (004_64fad7514e67ad87.txt): read rq->curr->mm->membarrier_state",
      "Can GLOBAL_EXPEDITED read a freed mm_struct when it dereferences rq->curr->mm?",
      ". . ✗ . . . . . . . .", rq_state_load="curr_mm", scenarios=("global_exit",))
 _add("sync-rq-nowait-fallback", "seed 004 v2: GFP_NOWAIT with per-CPU IPI fallback",
      "Does the fallback keep ordering, atomic registration and never-blocking expedited commands?",
-     "✓ . ✓ ✓ . ✓ . . . . ✓", alloc_policy="gfp_nowait_fallback", inject_alloc_failure=True,
+     "✓ . ✓ ✗ . ✓ . . . . ✗",
+     notes="RqStateCovers fails through the lazy return inherited from mainline (a registration during the "
+           "lazy window of sb_private), and ExpeditedNeverBlocks because the expedited commands still take "
+           "membarrier_ipi_mutex and cpus_read_lock(), which may sleep (the 2019 code of the seed took "
+           "cpus_read_lock() too): the allocation policy alone does not make them non-blocking. The design "
+           "table expected both to hold; they do with membarrier_switch_mm=prev_mm and ipi_locks=none.",
+     design="✓ . ✓ ✓ . ✓ . . . . ✓",
+     alloc_policy="gfp_nowait_fallback", inject_alloc_failure=True,
      scenarios=("sb_private", "global_exit"))
 _add("sync-rq-ewouldblock", "seed 004, suggested: GFP_NOWAIT and -EWOULDBLOCK",
      "Does failing with -EWOULDBLOCK (allocating before touching the state) keep every promise?",
-     "✓ . ✓ ✓ . ✓ . . . . ✓", alloc_policy="ewouldblock", inject_alloc_failure=True,
+     "✓ . ✓ ✗ . ✓ . . . . ✗",
+     notes="RqStateCovers fails through the lazy return inherited from mainline (a registration during the "
+           "lazy window of sb_private), and ExpeditedNeverBlocks because the expedited commands still take "
+           "membarrier_ipi_mutex and cpus_read_lock(), which may sleep (the 2019 code of the seed took "
+           "cpus_read_lock() too): the allocation policy alone does not make them non-blocking. The design "
+           "table expected both to hold; they do with membarrier_switch_mm=prev_mm and ipi_locks=none.",
+     design="✓ . ✓ ✓ . ✓ . . . . ✓",
+     alloc_policy="ewouldblock", inject_alloc_failure=True,
      scenarios=("sb_private", "global_exit"))
 _add("register-no-rq-sync", "registration without runqueue sync",
      "Is sync_runqueues_membarrier_state() needed at all?",
@@ -136,21 +204,6 @@ _add("no-entry-mb", "membarrier without its first smp_mb (kernel scenario A)",
 _add("no-exit-mb", "membarrier without its last smp_mb (kernel scenario B)",
      "Is membarrier's exit barrier needed?",
      "✗ . . . . . . . . . .", exit_mb=False, scenarios=("mp_private",))
-
-
-# Beyond DESIGN.md's table: what the model says about the kernel's code as written.
-_add("mainline-switch-mm-literal",
-     "kernel/sched/sched.h membarrier_switch_mm() as written (returns early when prev_mm == next_mm)",
-     "KERNEL.md says every context switch refreshes rq->membarrier_state; the code skips the refresh when "
-     "the previous mm equals the next one, which a lazy kernel thread -> same-mm switch is. Does "
-     "GLOBAL_EXPEDITED still reach a registered thread that resumes that way?",
-     "✗ . . ✗ . . . . . . .",
-     notes="A model finding, not a DESIGN.md row: process B registers GLOBAL_EXPEDITED while its thread T1 "
-           "is lazily switched out of CPU 1 (rq->curr is the idle task, so sync_runqueues_membarrier_state() "
-           "skips CPU 1); T1 then resumes through idle -> T1 on the same mm, membarrier_switch_mm() returns "
-           "early and rq->membarrier_state stays without GLOBAL_EXPEDITED, so a GLOBAL_EXPEDITED from "
-           "another process skips CPU 1 and the SB outcome becomes reachable. Worth confirming on the kernel.",
-     rq_state_refresh="mm_change", scenarios=("sb_global_lazy",))
 
 
 def preset(name: str) -> Preset:

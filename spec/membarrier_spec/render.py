@@ -38,14 +38,16 @@ def describe_state(model, s: KState) -> dict:
     tasks = {}
     for t, task in enumerate(s.tasks):
         spec = layout.specs[t]
-        if spec.mm is None:
-            continue
+        if spec.mm is None and not spec.steps:
+            continue  # an idle task
         program = spec.steps
         entry = {"mm": layout.mm_name(task.mm), "pc": task.pc,
                  "next": str(program[task.pc]) if task.pc < len(program) else "done",
                  "regs": {f"r{i}": v for i, v in enumerate(task.regs)}}
         if task.call is not None:
             entry["in_membarrier"] = task.call.step
+            if task.call.locked:
+                entry["holds"] = "membarrier_ipi_mutex"
         if task.dead:
             entry["dead"] = True
         if task.tif:

@@ -77,6 +77,7 @@ class Call:
     seen: int = 0       # CPUs read as running the caller's mm
     mm_ptr: int = NO_MM  # seed 004: the mm pointer read from rq->curr->mm
     saved: int = 0      # mm->membarrier_state at entry (RegistrationAtomic)
+    locked: bool = False  # holds membarrier_ipi_mutex (SERIALIZE_IPI)
 
 
 @attrs.frozen(cache_hash=True)
@@ -134,9 +135,6 @@ class Layout:
     def idle(self, cpu: int) -> int:
         return len(self.workload.tasks) + cpu
 
-    def is_kthread(self, t: int) -> bool:
-        return self.specs[t].mm is None
-
 
 def var_names(ncpus: int) -> tuple[str, ...]:
     """Weak-memory variables: the litmus variables, then ``rq->curr`` of each CPU."""
@@ -155,15 +153,15 @@ class Setup:
     layouts: tuple[Layout, ...]
 
     @classmethod
-    def from_config(cls, config: Config) -> "Setup":
+    def from_config(cls, config: Config, workloads: tuple[Workload, ...] | None = None) -> "Setup":
+        """The layouts of ``config``'s scenarios, or of ``workloads`` when given (the live probe's scripts)."""
         if config.online_cpus < 2:
             raise ConfigError("online_cpus must be at least 2 for the concurrency layer (with one CPU "
                               "membarrier returns at once; the syscall layer covers it)")
         if config.online_cpus > 4:
             raise ConfigError("online_cpus must be at most 4 for exhaustive exploration")
         layouts = []
-        for name in config.scenarios:
-            workload = SCENARIOS[name](config)
+        for workload in workloads or tuple(SCENARIOS[name](config) for name in config.scenarios):
             idle = tuple(TaskSpec(f"idle{c}", None, (), cpus="cpu0" if c == 0 else f"idle{c}")
                          for c in range(config.online_cpus))
             layouts.append(Layout(workload, workload.tasks + idle, workload.mms, config.online_cpus))
@@ -251,6 +249,11 @@ def smp_mb(s: KState, c: int) -> KState:
 def mm_of_curr(s: KState, c: int) -> int:
     """``current->mm`` on CPU ``c`` (NO_MM for a kernel thread)."""
     return s.tasks[s.cpus[c].curr].mm
+
+
+def ipi_mutex_free(s: KState) -> bool:
+    """No membarrier() call holds membarrier_ipi_mutex."""
+    return not any(t.call is not None and t.call.locked for t in s.tasks)
 
 
 def registered(mm: Mm | None) -> bool:

@@ -79,6 +79,8 @@ TLA_ACTIONS: dict[str, str] = {
     "atomic_or": "atomic_or",
     "sync_local_rq": "sync_local_rq",
     "synchronize_rcu": "synchronize_rcu",
+    "serialize_ipi": "serialize_ipi",
+    "cpus_read_lock": "cpus_read_lock",
     "read_rq_curr": "read_rq_curr",
     "cpumask_setall": "cpumask_setall",
     "rq_lock_read_curr": "rq_lock_read_curr",
@@ -95,6 +97,8 @@ TLA_ACTIONS: dict[str, str] = {
     "modify_code": "modify_code",
     "execute_code": "execute_code",
     "exit_mm": "exit_mm",
+    "kthread_use_mm": "kthread_use_mm",
+    "kthread_unuse_mm": "kthread_unuse_mm",
     "sys_membarrier": "sys_membarrier",
 }
 
@@ -210,8 +214,8 @@ def cmd_from_tla(name: str) -> int:
 
 # Config fields the TLA+ spec reads as CONSTANTS (set in each .cfg).
 KNOBS = ("switch_mm_mb", "switch_mm_serializes", "post_switch_mb", "lazy_mm_mb", "return_to_user_serializes",
-         "sync_core_before_usermode", "targets", "entry_mb", "exit_mb", "rq_state_load", "rq_state_refresh",
-         "rq_sync", "exit_mm_mb", "inject_alloc_failure", "alloc_policy")
+         "sync_core_before_usermode", "targets", "entry_mb", "exit_mb", "rq_state_load", "membarrier_switch_mm",
+         "ipi_locks", "rq_sync", "rq_sync_lazy", "exit_mm_mb", "inject_alloc_failure", "alloc_policy")
 # Config fields that only syscalls.decide reads: they are folded into each model's decision table.
 DECIDE_FIELDS = ("nohz_full", "arch_sync_core", "rseq", "require_registration", "sync_core_skip_caller")
 # online_cpus is NCPUS; scenarios (and require_registration) shape the workloads; fork() is not part of
@@ -402,14 +406,17 @@ def _var_ident(var: int) -> str:
     return check_identifier(workloads.VAR_NAMES[var].upper(), "litmus variable")
 
 
-def _op_tla(op: workloads.Op) -> str:
+def _op_tla(op: workloads.Op, mm_index: dict[str, int]) -> str:
     if op.kind == "store":
         return f"Store({_var_ident(op.var)}, {op.value})"
     if op.kind == "load":
         return f"Load({_var_ident(op.var)}, {op.reg})"
     if op.kind == "membarrier":
         return f"Membarrier({tla_string(cmd_tla_name(op.cmd))}, {op.reg})"
-    simple = {"smp_mb": "SmpMb", "modify_code": "ModifyCode", "execute_code": "ExecuteCode", "exit": "Exit"}
+    if op.kind == "kthread_use_mm":
+        return f"KthreadUseMm({mm_index[op.mm]})"
+    simple = {"smp_mb": "SmpMb", "modify_code": "ModifyCode", "execute_code": "ExecuteCode", "exit": "Exit",
+              "kthread_unuse_mm": "KthreadUnuseMm"}
     if op.kind in simple:
         return simple[op.kind]
     raise GeneratorError(f"program operation {op.kind!r} has no TLA+ form")
@@ -428,7 +435,7 @@ def _workload_context(model: Model) -> tuple[list[dict], list[int]]:
             for op in spec.steps:
                 if op.kind == "membarrier" and op.cmd not in cmds:
                     cmds.append(op.cmd)
-            program = "<<" + ", ".join(_op_tla(op) for op in spec.steps) + ">>"
+            program = "<<" + ", ".join(_op_tla(op, mm_index) for op in spec.steps) + ">>"
             mm = str(mm_index[spec.mm]) if spec.mm is not None else "NoMm"
             start = spec.start_cpu if spec.start_cpu is not None else -1
             source = "; ".join(str(op) for op in spec.program) or "(no program)"
@@ -589,7 +596,6 @@ TLC_RESULTS: dict[str, tuple[int | None, int | None, int | None, str]] = {
     "exit-mm-no-mb": (None, None, None, "00:00:04"),
     "no-entry-mb": (None, None, None, "00:00:07"),
     "no-exit-mb": (None, None, None, "00:00:08"),
-    "mainline-switch-mm-literal": (None, None, None, "00:00:04"),
 }
 
 
@@ -773,7 +779,7 @@ def state_values(s: KState) -> dict[str, Any]:
             return {"step": "none"}
         return {"cmd": cmd_tla_name(x.cmd), "plan": _plan_value(x.plan), "step": x.step, "reg": x.reg,
                 "cursor": x.cursor, "mask": _mask_set(x.mask), "seen": _mask_set(x.seen), "mm_ptr": x.mm_ptr,
-                "saved": _bits_set(x.saved)}
+                "saved": _bits_set(x.saved), "locked": x.locked}
 
     for cpu in s.cpus:
         if len(set(cpu.ipis)) != len(cpu.ipis):
@@ -863,7 +869,7 @@ def decode_state(values: dict[str, Any]) -> KState:
             return None
         return Call(cmd=cmd_from_tla(x["cmd"]), plan=_plan_from(x["plan"]), step=x["step"], reg=x["reg"],
                     cursor=x["cursor"], mask=_mask_int(x["mask"]), seen=_mask_int(x["seen"]),
-                    mm_ptr=x["mm_ptr"], saved=_bits_int(x["saved"]))
+                    mm_ptr=x["mm_ptr"], saved=_bits_int(x["saved"]), locked=x["locked"])
 
     cols = {name: _seq(values[name]) for name in VARIABLES if name not in ("scenario", "ghost")}
     cpus = tuple(

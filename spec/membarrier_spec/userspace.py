@@ -1,10 +1,15 @@
-"""User-mode steps of the litmus programs: store, load, smp_mb, code, membarrier entry, exit."""
+"""Program steps of the litmus tasks: store, load, smp_mb, code, membarrier entry, exit, kthread_{use,unuse}_mm.
+
+User tasks run these in user mode; a kernel thread runs its accesses to a user
+mm between ``kthread_use_mm()`` and ``kthread_unuse_mm()``, as io_uring or
+vhost workers do.
+"""
 
 from __future__ import annotations
 
 from . import memory, syscalls
 from .state import GHOST, KState, Setup, Call, evolve, replace, smp_mb, step, with_cpu, with_ghost, with_task
-from .scheduler import exit_mm
+from .scheduler import exit_mm, kthread_unuse_mm, kthread_use_mm
 from .workloads import VAR_NAMES
 from .membarrier import first_step
 
@@ -42,6 +47,12 @@ def user_step(setup: Setup, s: KState, c: int):
         yield step("execute_code", cpu=c, task=name, stale=cpu.stale), ns
     elif op.kind == "exit":
         yield step("exit_mm", cpu=c, task=name, smp_mb=setup.config.exit_mm_mb), exit_mm(setup, s, c, t)
+    elif op.kind == "kthread_use_mm":
+        mm = layout.mm_names.index(op.mm)
+        yield step("kthread_use_mm", cpu=c, task=name, mm=op.mm), kthread_use_mm(setup, s, c, t, mm)
+    elif op.kind == "kthread_unuse_mm":
+        yield step("kthread_unuse_mm", cpu=c, task=name, mm=layout.mm_name(task.mm)), \
+            kthread_unuse_mm(setup, s, c, t)
     elif op.kind == "membarrier":
         yield from _sys_membarrier(setup, s, c, t, op)
     else:  # pragma: no cover - workloads are validated

@@ -7,7 +7,8 @@ starts, plus the forbidden outcome.  Programs are built from:
 ``store x v``, ``load x -> rN``, ``barrier()`` (a compiler barrier: orders
 nothing in hardware), ``smp_mb()``, ``membarrier(cmd) -> rN``,
 ``modify_code`` (rewrite the instruction stream, JIT-style),
-``execute_code`` (run the code), and ``exit``.
+``execute_code`` (run the code), ``exit``, and, for a kernel thread,
+``kthread_use_mm(mm)`` and ``kthread_unuse_mm()``.
 
 Every CPU also has its idle task (a kernel thread pinned to it), so every
 scheduler path through a lazy mm is reachable.  A scenario is a function of
@@ -33,10 +34,12 @@ class Op:
     """One user-mode operation of a litmus program."""
 
     kind: str  # store | load | barrier | smp_mb | membarrier | modify_code | execute_code | exit
+    #            | kthread_use_mm | kthread_unuse_mm
     var: int = -1
     value: int = 0
     reg: int = -1
     cmd: int = 0
+    mm: str = ""  # kthread_use_mm: the mm it takes
 
     def __str__(self) -> str:
         if self.kind == "store":
@@ -45,8 +48,10 @@ class Op:
             return f"r{self.reg} = {VAR_NAMES[self.var]}"
         if self.kind == "membarrier":
             return f"r{self.reg} = membarrier({Cmd(self.cmd).name})"
-        if self.kind in ("barrier", "smp_mb"):
+        if self.kind in ("barrier", "smp_mb", "kthread_unuse_mm"):
             return f"{self.kind}()"
+        if self.kind == "kthread_use_mm":
+            return f"kthread_use_mm({self.mm})"
         return self.kind
 
 
@@ -62,6 +67,11 @@ def membarrier(cmd: Cmd, reg: int) -> Op:
     return Op("membarrier", cmd=int(cmd), reg=reg)
 
 
+def kthread_use_mm(mm: str) -> Op:
+    return Op("kthread_use_mm", mm=mm)
+
+
+KTHREAD_UNUSE_MM = Op("kthread_unuse_mm")
 BARRIER = Op("barrier")
 MODIFY_CODE = Op("modify_code")
 EXECUTE_CODE = Op("execute_code")
@@ -90,7 +100,9 @@ class TaskSpec:
         return tuple(op for op in self.program if op.kind != "barrier")
 
     def may_run_on(self, cpu: int) -> bool:
-        return {PINNED0: cpu == 0, OTHERS: cpu != 0, ANY: True, NOWHERE: False}[self.cpus]
+        if self.cpus.startswith("cpu"):  # pinned to one CPU: "cpu0" (PINNED0), "cpu1", ...
+            return cpu == int(self.cpus[3:])
+        return {OTHERS: cpu != 0, ANY: True, NOWHERE: False}[self.cpus]
 
     @property
     def regs(self) -> int:
@@ -212,6 +224,38 @@ def sb_global_lazy(config: Config) -> Workload:
         source="kernel/sched/sched.h membarrier_switch_mm() and the lazy-mm path")
 
 
+def sb_global_exit(config: Config) -> Workload:
+    return Workload(
+        "sb_global_exit",
+        "SB through GLOBAL_EXPEDITED against process B, registered (from T2 on CPU 0) while its thread T3 ran "
+        "on CPU 1; T3 exits (exit_mm() writes 0 to rq->membarrier_state) and B's thread T1 follows it there, "
+        "a dead task -> same-mm switch",
+        (TaskSpec("T2", "B", (membarrier(Cmd.REGISTER_GLOBAL_EXPEDITED, 0),), cpus=PINNED0, start_cpu=0,
+                  preemptible=False),
+         TaskSpec("T3", "B", (EXIT,), start_cpu=1, preemptible=False),
+         TaskSpec("T0", "A", (store(X, 1), membarrier(Cmd.GLOBAL_EXPEDITED, 1), load(Y, 0)),
+                  cpus=PINNED0, preemptible=False),
+         TaskSpec("T1", "B", (store(Y, 1), BARRIER, load(X, 0)), preemptible=False)),
+        forbidden=(("T0", 0, 0), ("T1", 0, 0), ("T0", 1, 0), ("T2", 0, 0)),
+        source="kernel/exit.c exit_mm() and kernel/sched/sched.h membarrier_switch_mm()")
+
+
+def sb_kthread(config: Config) -> Workload:
+    return Workload(
+        "sb_kthread",
+        "SB through PRIVATE_EXPEDITED against a kernel thread K that works on A's memory between "
+        "kthread_use_mm(A) and kthread_unuse_mm() (kernel scenario E); T1 never runs and only keeps "
+        "mm_users above 1",
+        (TaskSpec("T0", "A", _register(config, Cmd.REGISTER_PRIVATE_EXPEDITED, 2)
+                  + (store(X, 1), membarrier(Cmd.PRIVATE_EXPEDITED, 1), load(Y, 0)),
+                  cpus=PINNED0, start_cpu=0, preemptible=False),
+         TaskSpec("K", None, (kthread_use_mm("A"), store(Y, 1), BARRIER, load(X, 0), KTHREAD_UNUSE_MM),
+                  preemptible=False),
+         TaskSpec("T1", "A", (), cpus=NOWHERE)),
+        forbidden=(("T0", 0, 0), ("K", 0, 0), ("T0", 1, 0)),
+        source="kernel/sched/membarrier.c scenario E; kernel/kthread.c kthread_use_mm()")
+
+
 SCENARIOS: dict[str, Callable[[Config], Workload]] = {
     "sb_private": sb_private,
     "mp_private": mp_private,
@@ -220,4 +264,6 @@ SCENARIOS: dict[str, Callable[[Config], Workload]] = {
     "sb_global": sb_global,
     "mp_exit": mp_exit,
     "sb_global_lazy": sb_global_lazy,
+    "sb_global_exit": sb_global_exit,
+    "sb_kthread": sb_kthread,
 }
