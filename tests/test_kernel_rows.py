@@ -1,4 +1,4 @@
-"""Every row of KERNEL.md's "Observed on a live Linux 6.18 x86-64 kernel" table, and the
+"""Every row of docs/kernel.md's "The syscall, as observed" table, and the
 kernel selftest expectations, run on the model and (marked ``live``) on the real syscall."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from membarrier_spec import FLAG_CPU, Cmd, Config, System, TaskError
 from membarrier_spec.abi import EINVAL, EPERM
 from membarrier_spec.kernel import LiveSystem, live_config, live_unavailable_reason
 
-# The machine KERNEL.md's table was observed on: 2 CPUs, no nohz_full, x86 sync-core, CONFIG_RSEQ.
+# The machine docs/kernel.md's syscall table was observed on: 2 CPUs, no nohz_full, x86 sync-core, CONFIG_RSEQ.
 KERNEL_MD = Config(online_cpus=2, nohz_full=False, arch_sync_core=True, rseq=True)
 
 
@@ -22,13 +22,13 @@ def live_skip_reason() -> str | None:
     knobs = {"nohz_full": cfg.nohz_full, "arch_sync_core": cfg.arch_sync_core, "rseq": cfg.rseq}
     expected = {"nohz_full": False, "arch_sync_core": True, "rseq": True}
     if knobs != expected:
-        return f"this kernel's knobs {knobs} differ from KERNEL.md's machine {expected}"
+        return f"this kernel's knobs {knobs} differ from docs/kernel.md's machine {expected}"
     return None
 
 
 @pytest.fixture(params=["model", pytest.param("live", marks=pytest.mark.live)])
 def sys_(request):
-    """A fresh backend: the model on KERNEL.md's machine, or the live kernel."""
+    """A fresh backend: the model on docs/kernel.md's machine, or the live kernel."""
     if request.param == "model":
         yield System(config=KERNEL_MD)
         return

@@ -1,6 +1,6 @@
-"""Hypothesis stateful tests of the sequential model (``System``) against KERNEL.md.
+"""Hypothesis stateful tests of the sequential model (``System``) against docs/kernel.md's syscall table.
 
-The oracle below is written from KERNEL.md and the membarrier(2) man page,
+The oracle below is written from docs/kernel.md and the membarrier(2) man page,
 not from ``membarrier_spec.syscalls``: the bit values, the GET_REGISTRATIONS
 derivation and the allowed return values are restated here on purpose, so a
 mistake in the model cannot be copied into its own test.
@@ -20,7 +20,7 @@ from membarrier_spec import Cmd, Config, System
 
 EINVAL, EPERM, ENOMEM, EWOULDBLOCK = errno.EINVAL, errno.EPERM, errno.ENOMEM, errno.EWOULDBLOCK
 
-# --- KERNEL.md, restated -------------------------------------------------------------------
+# --- docs/kernel.md, restated -------------------------------------------------------------------
 
 # mm->membarrier_state bits.
 PE_READY, PE, GE_READY, GE = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -52,7 +52,7 @@ VALID_CMDS = [0] + [1 << i for i in range(10)]
 
 
 def derived_registrations(state: int) -> int:
-    """GET_REGISTRATIONS per KERNEL.md: a REGISTER command for each pair with *either* bit set."""
+    """GET_REGISTRATIONS per docs/kernel.md: a REGISTER command for each pair with *either* bit set."""
     return sum(reg for ready, partner, reg in PAIRS if state & (ready | partner))
 
 
@@ -391,7 +391,7 @@ def test_flags_wrap_to_c_uint():
 @given(cpu_id=cpu_ids)
 @settings(max_examples=50, deadline=None)
 def test_cpu_id_never_changes_the_answer(cpu_id):
-    # KERNEL.md: out-of-range, offline or foreign cpu_id returns 0 once registered
+    # docs/kernel.md: out-of-range, offline or foreign cpu_id returns 0 once registered
     s, t, _ = two_thread_process()
     assert s.membarrier(t, Cmd.PRIVATE_EXPEDITED_RSEQ, 1, cpu_id) == -EPERM
     assert s.membarrier(t, Cmd.REGISTER_PRIVATE_EXPEDITED_RSEQ) == 0
@@ -402,7 +402,7 @@ def test_cpu_id_never_changes_the_answer(cpu_id):
 @given(cmd=cmds, flags=flag_values)
 @settings(max_examples=200, deadline=None)
 def test_oracle_agrees_on_fresh_process(cmd, flags):
-    """Single calls on a fresh process: the return is exactly what KERNEL.md says (no failure)."""
+    """Single calls on a fresh process: the return is exactly what docs/kernel.md says (no failure)."""
     assume(to_c_int(cmd) not in PRIVATE_READY or to_c_uint(flags) != 0)  # -EPERM/0 covered above
     s = System(online_cpus=2)
     t = s.spawn_process()

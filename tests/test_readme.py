@@ -54,3 +54,22 @@ def test_ci_runs_exactly_the_readme_test_command():
     # shell boilerplate aside (strict mode, cd to the repo root), .ci/run does one thing
     rest = [line for line in lines if not line.startswith("set ") and line != 'cd "$(dirname "$0")/.."']
     assert rest in ([test_cmd], [f"exec {test_cmd}"]), rest
+
+
+def test_verdict_table_is_the_rendered_one():
+    """The README's verdict table is diagrams/verdicts.md, with links into diagrams/."""
+    rendered = (ROOT / "diagrams" / "verdicts.md").read_text().strip()
+    rendered = re.sub(r"\]\((swimlane-[^)]+)\)", r"](diagrams/\1)", rendered)
+    body = README.read_text()
+    table = body.split("<!-- verdicts:start -->")[1].split("<!-- verdicts:end -->")[0].strip()
+    assert table == rendered, "README's verdict table differs from diagrams/verdicts.md: copy it over"
+
+
+def test_nothing_points_outside_the_repository():
+    """Every document the project cites is in the repository (docs/), none in a sibling directory."""
+    for path in [README, *(ROOT / "docs").glob("*.md"), *(ROOT / "spec").rglob("*.py"), *(ROOT / "tla").glob("*")]:
+        text = path.read_text(errors="replace")
+        for needle in ("../shared", "DESIGN.md", "KERNEL.md", "shared/seeds"):
+            assert needle not in text, f"{path.relative_to(ROOT)} mentions {needle}"
+    for doc in ("design.md", "kernel.md", "findings.md", "sources.md"):
+        assert (ROOT / "docs" / doc).is_file(), doc

@@ -1,7 +1,7 @@
 """The Hypothesis exploration machine on every preset (membarrier_spec.stateful).
 
 On properties a preset keeps, random interleavings find nothing; on every
-✗ cell of DESIGN.md's table the machine finds the violation within a bounded
+✗ cell of the verdict table the machine finds the violation within a bounded
 number of examples (Hypothesis's generate phase), and stateful.shrink turns
 the run into a short interleaving that still breaks the property (Hypothesis's
 own shrinker gets there too, but takes minutes per cell).  Runs are

@@ -6,7 +6,7 @@ none that is sound, see tla/Membarrier.tla) with every property the preset check
 
 * the same number of distinct states as the explorer (and, when TLC's complete run is recorded in the
   manifest, the same distinct and generated states and depth as recorded);
-* the same verdict for every property as DESIGN.md's table (which tests/test_presets.py holds the
+* the same verdict for every property as the verdict table (which tests/test_presets.py holds the
   explorer to), StableEinval included (Membarrier.tla checks it as an ASSUME);
 * each counterexample TLC reports replays in the Python model, step for step and action for action, and
   breaks the property only in its last state.
@@ -87,7 +87,7 @@ def replay(model: Model, prop: str, trace: list[dict]) -> None:
     check = BY_NAME[prop].check
     for i in range(1, len(states)):
         action = trace[i]["action"]
-        enabled = [tla.tla_action(st) for st, ns in model.successors(states[i - 1]) if ns == states[i]]
+        enabled = [st.action for st, ns in model.successors(states[i - 1]) if ns == states[i]]
         assert action in enabled, (f"{prop}: step {i} {action}{trace[i]['args']} is not a step of the Python "
                                    f"model (steps to that state: {enabled})")
     for i, s in enumerate(states):
@@ -139,7 +139,7 @@ def test_tlc_agrees_with_the_explorer(name, tla_dir, record_property):
             (entry["distinctStates"], entry["totalStates"], entry["stateDepth"]), \
             f"{name}: TLC's numbers differ from tla.TLC_RESULTS; re-measure and regenerate"
 
-    # The same verdicts as DESIGN.md's table (StableEinval: the ASSUME held, or TLC would have refused).
+    # The same verdicts as the verdict table (StableEinval: the ASSUME held, or TLC would have refused).
     got = {n: v for n, v in r.properties.items() if n in p.checked}
     if "StableEinval" in p.checked:
         got["StableEinval"] = "holds"

@@ -359,7 +359,7 @@ def test_console_script_is_installed():
 def test_check_with_the_explorer_engine():
     proc = run("check", "racy-state-load", "--engine", "explorer", "--json", "--quiet", script="membarrier-spec",
                timeout=300)
-    assert proc.returncode == 1, proc.stderr  # DESIGN.md: the racy load reads a freed mm
+    assert proc.returncode == 1, proc.stderr  # The verdict table: the racy load reads a freed mm
     out = json.loads(proc.stdout)
     assert out["engine"] == "explorer" and out["properties"]["NoUseAfterFree"] == "violated"
 

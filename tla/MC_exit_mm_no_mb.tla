@@ -3,14 +3,13 @@
 \* Preset exit-mm-no-mb: kernel/sched/membarrier.c scenario D without exit_mm's smp_mb.
 \* Question: Is the smp_mb() in exit_mm() before current->mm = NULL needed?
 \*
-\* Expected verdicts (presets.py, after DESIGN.md's table; MC_exit_mm_no_mb.cfg checks them):
+\* Expected verdicts (presets.py, the verdict table; MC_exit_mm_no_mb.cfg checks them):
 \*   TypeOK: holds
 \*   StableEinval: holds
 \*   MembarrierReturns: holds
 \*   Ordering: violated
 \*
-\* No SYMMETRY (see Membarrier.tla): no permutation of CPUs, tasks or mms is a
-\* symmetry of this model.
+\* No SYMMETRY: none is sound for this model (docs/design.md).
 EXTENDS Membarrier
 
 \* The scenarios explored together (workloads.py), each with its tasks: name, mm,

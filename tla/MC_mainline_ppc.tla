@@ -7,7 +7,7 @@
 \* membarrier_switch_mm=prev_mm. Ordering holds: powerpc's membarrier_arch_switch_mm() reads the
 \* mm's state, not the runqueue's, and PRIVATE_EXPEDITED targets through rq->curr.
 \*
-\* Expected verdicts (presets.py, after DESIGN.md's table; MC_mainline_ppc.cfg checks them):
+\* Expected verdicts (presets.py, the verdict table; MC_mainline_ppc.cfg checks them):
 \*   TypeOK: holds
 \*   StableEinval: holds
 \*   MembarrierReturns: holds
@@ -19,16 +19,15 @@
 \*   BoundedByCpus: holds
 \*   NoSchedOverheadUnreg: holds
 \*
-\* No SYMMETRY (see Membarrier.tla): no permutation of CPUs, tasks or mms is a
-\* symmetry of this model.
+\* No SYMMETRY: none is sound for this model (docs/design.md).
 EXTENDS Membarrier
 
 \* The scenarios explored together (workloads.py), each with its tasks: name, mm,
 \* program, where it may run, start CPU, preemptible, number of registers.
 MC_Workloads ==
     <<
-    \* sb_private: SB through PRIVATE_EXPEDITED: T1 may switch in on another CPU concurrently (seed
-    \* 000 scenario 1, kernel scenario A). Source: kernel/sched/membarrier.c scenario A; seed 000
+    \* sb_private: SB through PRIVATE_EXPEDITED: T1 may switch in on another CPU concurrently (BoF
+    \* 2017 scenario 1, kernel scenario A). Source: kernel/sched/membarrier.c scenario A; BoF 2017
     \* scenario 1.
     [name |-> "sb_private",
      mms |-> <<"A", "B">>,
@@ -48,8 +47,8 @@ MC_Workloads ==
      >>,
      \* forbidden: T0.r0 = 0 /\ T1.r0 = 0 /\ T0.r1 = 0
      forbidden |-> {<<0, 0, 0>>, <<1, 0, 0>>, <<0, 1, 0>>}],
-    \* mp_private: MP through PRIVATE_EXPEDITED: T1 may switch out concurrently (seed 000 scenario
-    \* 2, kernel scenario B). Source: kernel/sched/membarrier.c scenario B; seed 000 scenario 2.
+    \* mp_private: MP through PRIVATE_EXPEDITED: T1 may switch out concurrently (BoF 2017 scenario
+    \* 2, kernel scenario B). Source: kernel/sched/membarrier.c scenario B; BoF 2017 scenario 2.
     [name |-> "mp_private",
      mms |-> <<"A", "B">>,
      tasks |-> <<
@@ -69,7 +68,8 @@ MC_Workloads ==
      \* forbidden: T0.r0 = 1 /\ T0.r2 = 0 /\ T0.r1 = 0
      forbidden |-> {<<0, 0, 1>>, <<0, 2, 0>>, <<0, 1, 0>>}],
     \* global_exit: GLOBAL_EXPEDITED while a registered single-threaded process P exits and its mm
-    \* is freed (seed 004). Source: seed 004 (p->mm->membarrier_state racy load).
+    \* is freed (racy-load thread 2019). Source: Will Deacon, membarrier_state racy-load thread,
+    \* 2019 (p->mm->membarrier_state racy load).
     [name |-> "global_exit",
      mms |-> <<"A", "B", "C">>,
      tasks |-> <<

@@ -3,22 +3,21 @@
 \* Preset no-entry-mb: membarrier without its first smp_mb (kernel scenario A).
 \* Question: Is membarrier's entry barrier needed?
 \*
-\* Expected verdicts (presets.py, after DESIGN.md's table; MC_no_entry_mb.cfg checks them):
+\* Expected verdicts (presets.py, the verdict table; MC_no_entry_mb.cfg checks them):
 \*   TypeOK: holds
 \*   StableEinval: holds
 \*   MembarrierReturns: holds
 \*   Ordering: violated
 \*
-\* No SYMMETRY (see Membarrier.tla): no permutation of CPUs, tasks or mms is a
-\* symmetry of this model.
+\* No SYMMETRY: none is sound for this model (docs/design.md).
 EXTENDS Membarrier
 
 \* The scenarios explored together (workloads.py), each with its tasks: name, mm,
 \* program, where it may run, start CPU, preemptible, number of registers.
 MC_Workloads ==
     <<
-    \* sb_private: SB through PRIVATE_EXPEDITED: T1 may switch in on another CPU concurrently (seed
-    \* 000 scenario 1, kernel scenario A). Source: kernel/sched/membarrier.c scenario A; seed 000
+    \* sb_private: SB through PRIVATE_EXPEDITED: T1 may switch in on another CPU concurrently (BoF
+    \* 2017 scenario 1, kernel scenario A). Source: kernel/sched/membarrier.c scenario A; BoF 2017
     \* scenario 1.
     [name |-> "sb_private",
      mms |-> <<"A", "B">>,

@@ -3,22 +3,21 @@
 \* Preset no-exit-mb: membarrier without its last smp_mb (kernel scenario B).
 \* Question: Is membarrier's exit barrier needed?
 \*
-\* Expected verdicts (presets.py, after DESIGN.md's table; MC_no_exit_mb.cfg checks them):
+\* Expected verdicts (presets.py, the verdict table; MC_no_exit_mb.cfg checks them):
 \*   TypeOK: holds
 \*   StableEinval: holds
 \*   MembarrierReturns: holds
 \*   Ordering: violated
 \*
-\* No SYMMETRY (see Membarrier.tla): no permutation of CPUs, tasks or mms is a
-\* symmetry of this model.
+\* No SYMMETRY: none is sound for this model (docs/design.md).
 EXTENDS Membarrier
 
 \* The scenarios explored together (workloads.py), each with its tasks: name, mm,
 \* program, where it may run, start CPU, preemptible, number of registers.
 MC_Workloads ==
     <<
-    \* mp_private: MP through PRIVATE_EXPEDITED: T1 may switch out concurrently (seed 000 scenario
-    \* 2, kernel scenario B). Source: kernel/sched/membarrier.c scenario B; seed 000 scenario 2.
+    \* mp_private: MP through PRIVATE_EXPEDITED: T1 may switch out concurrently (BoF 2017 scenario
+    \* 2, kernel scenario B). Source: kernel/sched/membarrier.c scenario B; BoF 2017 scenario 2.
     [name |-> "mp_private",
      mms |-> <<"A", "B">>,
      tasks |-> <<

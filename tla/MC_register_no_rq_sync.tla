@@ -3,15 +3,14 @@
 \* Preset register-no-rq-sync: registration without runqueue sync.
 \* Question: Is sync_runqueues_membarrier_state() needed at all?
 \*
-\* Expected verdicts (presets.py, after DESIGN.md's table; MC_register_no_rq_sync.cfg checks them):
+\* Expected verdicts (presets.py, the verdict table; MC_register_no_rq_sync.cfg checks them):
 \*   TypeOK: holds
 \*   StableEinval: holds
 \*   MembarrierReturns: holds
 \*   Ordering: violated
 \*   RqStateCovers: violated
 \*
-\* No SYMMETRY (see Membarrier.tla): no permutation of CPUs, tasks or mms is a
-\* symmetry of this model.
+\* No SYMMETRY: none is sound for this model (docs/design.md).
 EXTENDS Membarrier
 
 \* The scenarios explored together (workloads.py), each with its tasks: name, mm,

@@ -3,14 +3,13 @@
 \* Preset sync-core-skip-caller: SYNC_CORE skips the caller's CPU.
 \* Question: Is interrupting the caller's own CPU needed for SYNC_CORE?
 \*
-\* Expected verdicts (presets.py, after DESIGN.md's table; MC_sync_core_skip_caller.cfg checks them):
+\* Expected verdicts (presets.py, the verdict table; MC_sync_core_skip_caller.cfg checks them):
 \*   TypeOK: holds
 \*   StableEinval: holds
 \*   MembarrierReturns: holds
 \*   NoStaleCode: violated
 \*
-\* No SYMMETRY (see Membarrier.tla): no permutation of CPUs, tasks or mms is a
-\* symmetry of this model.
+\* No SYMMETRY: none is sound for this model (docs/design.md).
 EXTENDS Membarrier
 
 \* The scenarios explored together (workloads.py), each with its tasks: name, mm,
@@ -18,8 +17,8 @@ EXTENDS Membarrier
 MC_Workloads ==
     <<
     \* jit_sync_core: JIT: T0 rewrites code and calls PRIVATE_EXPEDITED_SYNC_CORE; T1 runs the code
-    \* on any CPU, through lazy-mm switches (seed 001). Source: seed 001 (sysret is not core
-    \* serializing).
+    \* on any CPU, through lazy-mm switches (sync-core RFC 2017). Source: Mathieu Desnoyers, sync-
+    \* core RFC, 2017 (sysret is not core serializing).
     [name |-> "jit_sync_core",
      mms |-> <<"A">>,
      tasks |-> <<

@@ -4,33 +4,15 @@
 \* memory, tasks running litmus programs, the scheduler's context switch and
 \* membarrier itself as sequences of steps that other CPUs interleave with.
 \*
-\* This module is the TLA+ rendering of the Python model of membarrier-spec
-\* (spec/membarrier_spec/: state.py, memory.py, scheduler.py, membarrier.py,
-\* userspace.py, properties.py).  Every action and property has the name of
-\* its Python counterpart, which is the kernel's name for that step; the one
-\* exception is `__schedule`, not a TLA+ identifier, which is `schedule` here
-\* (membarrier_spec.tla.TLA_ACTIONS maps the names both ways).  The variables
-\* hold exactly what a Python KState holds, so that TLC and the Python
-\* explorer find the same number of distinct states.
-\*
-\* Each preset is a model module MC_<preset>.tla that gives the workload and
-\* the syscall decision table, and a MC_<preset>.cfg with the kernel knobs.
-\*
-\* Identities: CPUs, tasks and mms are numbered from 0 as in Python; the
-\* tasks of a scenario are its workload's tasks followed by one idle kernel
-\* thread per CPU.  State bits (mm->membarrier_state, rq->membarrier_state)
-\* and ghost bits are sets of names; commands are names.
-\*
-\* No SYMMETRY: no permutation of CPUs, tasks or mms maps the transition
-\* relation onto itself.  CPU 0 runs the pinned, non-preemptible caller T0
-\* and each CPU its own idle task; the workloads' tasks differ in program, mm
-\* or start CPU; and, decisively, membarrier's target loop visits the CPUs in
-\* for_each_online_cpu() order with a cursor that the state records, so a
-\* permutation of CPUs would change which CPUs remain to be visited.  Even
-\* without the loop, a symmetry would have to fix CPU 0 and so could only
-\* permute CPUs 1..NCPUS-1: no reduction at all at NCPUS = 2, every preset's
-\* default, and at most 2x and 6x at 3 and 4 CPUs.  (TLC's symmetry reduction
-\* would also need CPUs and tasks to be model values.)
+\* The TLA+ rendering of membarrier-spec's Python model, written by hand in
+\* spec/membarrier_spec/templates/Membarrier.tla.j2; the generator fills in
+\* the knobs' domains.  Every action and property has the name of its Python
+\* step (`__schedule` is `schedule`), and the variables hold exactly what a
+\* Python state holds, so TLC and the explorer find the same states.  Each
+\* preset is an MC_<preset>.tla (workloads, the syscall's decision table) and
+\* an MC_<preset>.cfg (the knobs).  CPUs, tasks and mms are numbered from 0;
+\* a scenario's tasks are its workload's tasks, then one idle task per CPU.
+\* No SYMMETRY is declared: none is sound here (docs/design.md says why).
 EXTENDS Integers, Sequences, FiniteSets
 
 -------------------------------------------------------------------------------
@@ -41,23 +23,53 @@ CONSTANTS
     NCPUS,                     \* num_online_cpus() (Config.online_cpus)
     Workloads,                 \* the scenarios explored together: a sequence of workload records
     Decide(_, _, _),           \* Decide(cmd, mm->membarrier_state, mm_users): syscalls.decide
-    switch_mm_mb,              \* switch_mm() to another mm implies a full barrier (x86 CR3 write; not...
+    switch_mm_mb,              \* switch_mm() to another mm implies a full barrier (x86 CR3 write;
+                               \*   not powerpc)
     switch_mm_serializes,      \* switch_mm() to another mm is core serializing (x86)
-    post_switch_mb,            \* barrier added for membarrier after the rq->curr store: none, always (...
-    lazy_mm_mb,                \* barrier after switching from a lazy kernel thread back to a user task...
-    return_to_user_serializes, \* return to user after a context switch is core serializing (x86-64 sys...
-    sync_core_before_usermode, \* membarrier_mm_sync_core_before_usermode(): core sync before returning...
-    targets,                   \* how expedited membarrier finds its targets: read rq->curr locklessly...
+    post_switch_mb,            \* barrier added for membarrier after the rq->curr store: none,
+                               \*   always (BoF 2017 D), membarrier_arch_switch_mm (powerpc: when the
+                               \*   next mm is registered), return_to_user_registered (BoF 2017 E: TIF
+                               \*   flag on registered threads)
+    lazy_mm_mb,                \* barrier after switching from a lazy kernel thread back to a user
+                               \*   task: mmdrop() implies it (mainline), none (lazy-mm thread 2021:
+                               \*   relaxed mmgrab/mmdrop), explicit (lazy-mm thread 2021:
+                               \*   smp_mb__after_switch_mm)
+    return_to_user_serializes, \* return to user after a context switch is core serializing (x86-64
+                               \*   sysret is not)
+    sync_core_before_usermode, \* membarrier_mm_sync_core_before_usermode(): core sync before
+                               \*   returning to a SYNC_CORE-registered mm (sync-core RFC 2017 fix)
+    targets,                   \* how expedited membarrier finds its targets: read rq->curr
+                               \*   locklessly (mainline), IPI all CPUs (BoF 2017 A), read rq->curr
+                               \*   under each rq lock (BoF 2017 B, RFC 2015), interact with every
+                               \*   thread of the mm (BoF 2017 C)
     entry_mb,                  \* membarrier's first smp_mb() (kernel scenario A)
     exit_mb,                   \* membarrier's last smp_mb() (kernel scenario B)
-    rq_state_load,             \* GLOBAL_EXPEDITED reads rq->membarrier_state (mainline) or rq->curr->m...
-    membarrier_switch_mm,      \* how a context switch refreshes rq->membarrier_state: active_mm (v6.18...
-    ipi_locks,                 \* the sleeping locks around the target loop of expedited commands and o...
+    rq_state_load,             \* GLOBAL_EXPEDITED reads rq->membarrier_state (mainline) or
+                               \*   rq->curr->mm->membarrier_state (the 2019 racy load)
+    membarrier_switch_mm,      \* how a context switch refreshes rq->membarrier_state: active_mm
+                               \*   (v6.18: on a switch to a user task, membarrier_switch_mm(rq,
+                               \*   prev->active_mm, next->mm), which returns early when the two are
+                               \*   equal), no_early_return (the same without that early return),
+                               \*   prev_mm (on a switch to a user task, membarrier_switch_mm(rq,
+                               \*   prev->mm, next->mm)), prev_mm_every_switch (on every switch,
+                               \*   membarrier_switch_mm(rq, prev->mm, next->mm) with NULL giving 0:
+                               \*   LKML 2020, v3)
+    ipi_locks,                 \* the sleeping locks around the target loop of expedited commands
+                               \*   and of the multi-user runqueue sync: serialize_ipi (v6.8 and
+                               \*   later: SERIALIZE_IPI() takes membarrier_ipi_mutex, then
+                               \*   cpus_read_lock()), cpus_read_lock (v4.14 to v6.7), none (the 2015
+                               \*   RFC)
     rq_sync,                   \* registration syncs rq->membarrier_state on the CPUs running the mm
-    rq_sync_lazy,              \* candidate fix: the registration's runqueue sync also targets a CPU wh...
-    exit_mm_mb,                \* exit_mm() has smp_mb() before current->mm = NULL (kernel scenario D)
-    inject_alloc_failure,      \* the concurrency layer lets any cpumask allocation fail (a nondetermin...
-    alloc_policy               \* cpumask allocation: GFP_KERNEL and -ENOMEM (mainline), GFP_NOWAIT wit...
+    rq_sync_lazy,              \* candidate fix: the registration's runqueue sync also targets a CPU
+                               \*   whose lazy active_mm is the mm, and ipi_sync_rq_state writes there
+                               \*   too
+    exit_mm_mb,                \* exit_mm() has smp_mb() before current->mm = NULL (kernel scenario
+                               \*   D)
+    inject_alloc_failure,      \* the concurrency layer lets any cpumask allocation fail (a
+                               \*   nondeterministic choice)
+    alloc_policy               \* cpumask allocation: GFP_KERNEL and -ENOMEM (mainline), GFP_NOWAIT
+                               \*   with per-CPU IPI fallback (the 2015 RFC and the 2019 racy-load
+                               \*   thread), or GFP_NOWAIT and -EWOULDBLOCK (racy-load thread 2019)
 
 ASSUME NCPUS \in 2..4   \* Setup.from_config: the concurrency layer needs 2 to 4 CPUs
 ASSUME switch_mm_mb \in BOOLEAN
@@ -432,7 +444,7 @@ MaySwitchOut(c) ==
        ELSE FALSE
 
 \* The return to user mode of task t at the end of a switch that drops no lazy mm
-\* does something: the seed 000 E barrier for registered mms, a pending
+\* does something: the BoF 2017 E barrier for registered mms, a pending
 \* TIF_MEMBARRIER barrier, or a core serialization of a stale instruction stream
 \* (`stl`) by a serializing return.
 ReturnHasWork(t, stl) ==
@@ -508,7 +520,7 @@ rq_curr_store(c) ==
     /\ UNCHANGED <<scenario, active_mm, ipis, stale, ghost>>
     /\ UNCHANGED <<task_vars, mm_state, mm_users, mm_freed>>
 
-\* Seed 000 D: keep an smp_mb() after the rq->curr store on every switch; it is
+\* BoF 2017 D: keep an smp_mb() after the rq->curr store on every switch; it is
 \* overhead when neither the previous nor the next mm is registered.
 after_rq_curr_mb(c) ==
     /\ sw[c] # NoSwitch
@@ -559,9 +571,9 @@ membarrier_arch_switch_mm(c) ==
 
 \* finish_lock_switch(); for rq->prev_mm, membarrier_mm_sync_core_before_usermode()
 \* (a core sync when current->mm is that lazy mm and it is SYNC_CORE-registered)
-\* and mmdrop_lazy_tlb() (a full barrier in mainline, none in seed 003's relaxed
+\* and mmdrop_lazy_tlb() (a full barrier in mainline, none in the 2021 lazy-mm thread's relaxed
 \* variant, an explicit one in its fix; the mm is freed with its last user and
-\* reference); then the return to user: the seed 000 E and TIF barriers.
+\* reference); then the return to user: the BoF 2017 E and TIF barriers.
 finish_task_switch(c) ==
     /\ sw[c] # NoSwitch
     /\ sw[c].step = "finish_task_switch"
@@ -633,7 +645,7 @@ ipi_sync_rq_state(c) == sw[c] = NoSwitch /\ HandleIpi(c, "ipi_sync_rq_state")
 \* membarrier(2) in the kernel (membarrier.py), one action per step.  `call[t]`
 \* records the plan syscalls.decide chose, the step, the register for the
 \* result, the target loop's cursor, tmpmask (`mask`), the CPUs seen running the
-\* caller's mm (`seen`), the mm pointer of seed 004's racy load, and the mm's
+\* caller's mm (`seen`), the mm pointer of the 2019 racy load, and the mm's
 \* state at entry (`saved`, for RegistrationAtomic).
 
 InCall(c) == sw[c] = NoSwitch /\ call[curr[c]] # NoCall
@@ -849,7 +861,7 @@ read_rq_curr(c) ==
     /\ UNCHANGED <<mm, pc, regs, dead, tif>>
     /\ UNCHANGED mm_vars
 
-\* Seed 000 A: IPI every online CPU but the caller's, whatever it runs.
+\* BoF 2017 A: IPI every online CPU but the caller's, whatever it runs.
 cpumask_setall(c) ==
     /\ InCall(c)
     /\ StepOf(c) = "cpumask_setall"
@@ -860,7 +872,7 @@ cpumask_setall(c) ==
     /\ UNCHANGED <<mm, pc, regs, dead, tif>>
     /\ UNCHANGED mm_vars
 
-\* Seed 000 B and seed 002: raw_spin_lock(&rq->lock), read rq->curr->mm, unlock.
+\* BoF 2017 B and RFC 2015: raw_spin_lock(&rq->lock), read rq->curr->mm, unlock.
 \* The scheduler holds that lock for a whole context switch.
 rq_lock_read_curr(c) ==
     /\ InCall(c)
@@ -875,7 +887,7 @@ rq_lock_read_curr(c) ==
     /\ UNCHANGED <<mm, pc, regs, dead, tif>>
     /\ UNCHANGED mm_vars
 
-\* Seed 000 C: interact with every other thread of the mm: IPI the CPU it runs
+\* BoF 2017 C: interact with every other thread of the mm: IPI the CPU it runs
 \* on, else set its TIF flag so it passes a barrier before it returns to user.
 for_each_thread(c) ==
     /\ InCall(c)
@@ -906,7 +918,7 @@ read_rq_membarrier_state(c) ==
     /\ UNCHANGED <<mm, pc, regs, dead, tif>>
     /\ UNCHANGED mm_vars
 
-\* Seed 004's racy load, first half: p = rq->curr; mm = p->mm, taking no
+\* The 2019 racy load, first half: p = rq->curr; mm = p->mm, taking no
 \* reference on the mm.  A kernel thread (no mm) is skipped.
 read_rq_curr_mm(c) ==
     /\ InCall(c)
@@ -921,7 +933,7 @@ read_rq_curr_mm(c) ==
     /\ UNCHANGED <<mm, pc, regs, dead, tif>>
     /\ UNCHANGED mm_vars
 
-\* Seed 004's racy load, second half: atomic_read(&mm->membarrier_state) of an mm
+\* The 2019 racy load, second half: atomic_read(&mm->membarrier_state) of an mm
 \* that may have been freed meanwhile (breaking NoUseAfterFree).
 read_mm_membarrier_state(c) ==
     /\ InCall(c)

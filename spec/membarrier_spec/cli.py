@@ -77,29 +77,76 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_fresh(p: argparse.ArgumentParser) -> None:
+    """The ``--fresh`` option of the commands that read the result store (membarrier_spec.results)."""
+    p.add_argument("--fresh", action="store_true",
+                   help="explore every preset again instead of reusing the current results in build/results/")
+
+
 # Modules that add subcommands: each has register(subparsers), and its handlers return an exit status.
 SUBCOMMAND_MODULES: list[str] = ["explore_cli", "tla_cli", "diagrams_cli", "tlc_cli", "replay", "sched_cost",
                                   "probe_cli"]
 
 
+EXIT_IO_ERROR = 74  # sysexits.h EX_IOERR: an input or output failed at the system level
+
+
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 terminal gets escapes, not a traceback
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _unwind_on_signals()
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:  # output piped into head(1) and the like
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # standard output or a file could not be written (a full disk, /dev/full, ...)
+        import os
+        where = exc.filename or "standard output"
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        print(f"membarrier-spec: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_IO_ERROR
     except MembarrierSpecError as exc:
         print(f"membarrier-spec: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("membarrier-spec: interrupted", file=sys.stderr)
         return 130
-    except Terminated:  # SIGTERM during a TLC run (see tlc_cli)
-        print("membarrier-spec: terminated; TLC was stopped and its temporary files removed", file=sys.stderr)
+    except Terminated:  # SIGTERM or SIGHUP: every `finally` has run, so children are stopped, temporaries gone
+        print("membarrier-spec: terminated; child processes were stopped and temporary files removed",
+              file=sys.stderr)
         return 143
-    except BrokenPipeError:  # output piped into head(1) and the like
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    finally:
+        import signal
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _unwind_on_signals() -> dict:
+    """SIGTERM and SIGHUP (the terminal closed) unwind like Ctrl-C, through every cleanup on the way out;
+    the handlers they had, to restore."""
+    import signal
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread (an embedding program): leave its handlers alone
+            pass
+    return previous
 
 
 if __name__ == "__main__":

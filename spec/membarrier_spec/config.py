@@ -58,11 +58,11 @@ class Config:
     arch_sync_core: bool = field(True, _boolean, "CONFIG_ARCH_HAS_MEMBARRIER_SYNC_CORE")
     rseq: bool = field(True, _boolean, "CONFIG_RSEQ")
     fork_policy: str = field("inherit", _one_of(FORK_POLICIES),
-                             "fork(): child mm inherits the state bits (mainline) or starts clear (seed 000, E)",
+                             "fork(): child mm inherits the state bits (mainline) or starts clear (BoF 2017, E)",
                              FORK_POLICIES)
     alloc_policy: str = field("gfp_kernel_enomem", _one_of(ALLOC_POLICIES),
                               "cpumask allocation: GFP_KERNEL and -ENOMEM (mainline), GFP_NOWAIT with per-CPU "
-                              "IPI fallback (seeds 002/004), or GFP_NOWAIT and -EWOULDBLOCK (seed 004)",
+                              "IPI fallback (the 2015 RFC and the 2019 racy-load thread), or GFP_NOWAIT and -EWOULDBLOCK (racy-load thread 2019)",
                               ALLOC_POLICIES)
 
 
@@ -71,30 +71,30 @@ class Config:
                                "not powerpc)")
     switch_mm_serializes: bool = field(True, _boolean, "switch_mm() to another mm is core serializing (x86)")
     post_switch_mb: str = field("none", _one_of(POST_SWITCH_MB),
-                                "barrier added for membarrier after the rq->curr store: none, always (seed 000 D), "
+                                "barrier added for membarrier after the rq->curr store: none, always (BoF 2017 D), "
                                 "membarrier_arch_switch_mm (powerpc: when the next mm is registered), "
-                                "return_to_user_registered (seed 000 E: TIF flag on registered threads)",
+                                "return_to_user_registered (BoF 2017 E: TIF flag on registered threads)",
                                 POST_SWITCH_MB)
     lazy_mm_mb: str = field("mmdrop", _one_of(LAZY_MM_MB),
                             "barrier after switching from a lazy kernel thread back to a user task: mmdrop() "
-                            "implies it (mainline), none (seed 003: relaxed mmgrab/mmdrop), explicit "
-                            "(seed 003: smp_mb__after_switch_mm)", LAZY_MM_MB)
+                            "implies it (mainline), none (lazy-mm thread 2021: relaxed mmgrab/mmdrop), explicit "
+                            "(lazy-mm thread 2021: smp_mb__after_switch_mm)", LAZY_MM_MB)
     return_to_user_serializes: bool = field(False, _boolean, "return to user after a context switch is core "
                                             "serializing (x86-64 sysret is not)")
     sync_core_before_usermode: bool = field(True, _boolean, "membarrier_mm_sync_core_before_usermode(): core sync "
-                                            "before returning to a SYNC_CORE-registered mm (seed 001 fix)")
+                                            "before returning to a SYNC_CORE-registered mm (sync-core RFC 2017 fix)")
     sync_core_skip_caller: bool = field(False, _boolean, "PRIVATE_EXPEDITED_SYNC_CORE skips the caller's CPU")
     targets: str = field("rq_curr", _one_of(TARGETS),
                          "how expedited membarrier finds its targets: read rq->curr locklessly (mainline), IPI all "
-                         "CPUs (seed 000 A), read rq->curr under each rq lock (seed 000 B, seed 002), interact "
-                         "with every thread of the mm (seed 000 C)", TARGETS)
+                         "CPUs (BoF 2017 A), read rq->curr under each rq lock (BoF 2017 B, RFC 2015), interact "
+                         "with every thread of the mm (BoF 2017 C)", TARGETS)
     require_registration: bool = field(True, _boolean, "PRIVATE_EXPEDITED needs a prior registration (-EPERM "
-                                       "otherwise); false for the 2017 designs of seed 000")
+                                       "otherwise); false for the 2017 designs of BoF 2017")
     entry_mb: bool = field(True, _boolean, "membarrier's first smp_mb() (kernel scenario A)")
     exit_mb: bool = field(True, _boolean, "membarrier's last smp_mb() (kernel scenario B)")
     rq_state_load: str = field("rq", _one_of(RQ_STATE_LOADS),
                                "GLOBAL_EXPEDITED reads rq->membarrier_state (mainline) or "
-                               "rq->curr->mm->membarrier_state (seed 004's racy load)", RQ_STATE_LOADS)
+                               "rq->curr->mm->membarrier_state (the 2019 racy load)", RQ_STATE_LOADS)
     membarrier_switch_mm: str = field(
         "active_mm", _one_of(MEMBARRIER_SWITCH_MM),
         "how a context switch refreshes rq->membarrier_state: active_mm (v6.18: on a switch to a user task, "

@@ -41,8 +41,10 @@ import attrs
 from . import abi, sequential, syscalls
 from .config import ALLOC_POLICIES, FORK_POLICIES, Config
 from .errors import MembarrierSpecError
-from .explore import VIOLATED, Explorer, Result, checked_invariants
+from . import files
+from .explore import HOLDS, NOT_CHECKED, VIOLATED, Explorer, Result, checked_invariants
 from .model import Model
+from .state import ACTION_TEXT
 from .presets import COLUMNS, PRESETS, preset
 from .properties import BY_NAME
 from .render import state_bits
@@ -239,10 +241,10 @@ def _event_label(t: Transition, alloc_policy: str, own: bool) -> str:
 
 POLICY_TITLES = {
     "inherit": "fork: inherit (mainline dup_mm)",
-    "clear": "fork: clear (seed 000, E)",
+    "clear": "fork: clear (BoF 2017, E)",
     "gfp_kernel_enomem": "allocation: GFP_KERNEL, -ENOMEM (mainline)",
-    "gfp_nowait_fallback": "allocation: GFP_NOWAIT, per-CPU IPI fallback (seeds 002/004)",
-    "ewouldblock": "allocation: GFP_NOWAIT, -EWOULDBLOCK (seed 004)",
+    "gfp_nowait_fallback": "allocation: GFP_NOWAIT, per-CPU IPI fallback (the 2015 RFC and the 2019 racy-load thread)",
+    "ewouldblock": "allocation: GFP_NOWAIT, -EWOULDBLOCK (racy-load thread 2019)",
 }
 
 
@@ -494,13 +496,13 @@ def _step_cells(k: int, action: str, args: dict, prev: dict, cur: dict, trace: l
         cell.kind = "user"
         cell.title = f"load  {get('reg')} = {get('var')}  → {get('value')}"
         cell.lines.append(_load_source(prev, lane, get("var")))
-    elif action == "smp_mb":
+    elif action in ("smp_mb", "smp_mb_entry", "after_rq_curr_mb"):
         cell.title = "smp_mb()"
         cell.barrier, cell.barrier_label = "full", "smp_mb()"
-        if get("why"):
-            cell.lines.append(str(get("why")))
+        if action == "smp_mb":
+            cell.kind = "user"  # a litmus program's own barrier
         else:
-            cell.kind = "user"
+            cell.lines.append(ACTION_TEXT[action].split("(", 1)[1].rstrip(")"))
         if get("next") is not None:
             cell.who = ""
     elif action == "sys_membarrier":
@@ -595,7 +597,7 @@ def _step_cells(k: int, action: str, args: dict, prev: dict, cur: dict, trace: l
             cell.barrier, cell.barrier_label = "full", "smp_mb()"
         if effect:
             cell.lines.append(effect)
-    elif action == "__schedule":
+    elif action == "schedule":
         cell.title = f"__schedule  {get('prev')} → {get('next')}"
         cell.lines.append("rq lock; smp_mb__after_spinlock()")
         cell.barrier, cell.barrier_label = "full", "smp_mb__after_spinlock()"
@@ -661,7 +663,7 @@ def _entry_mb_follows(trace: list[dict], k: int, lane: int, task) -> bool:
     for st in trace[k + 1:]:
         a = st["args"]
         if a.get("cpu") == lane and a.get("task") == task:
-            return st["action"] == "smp_mb" and a.get("why") == "membarrier entry"
+            return st["action"] == "smp_mb_entry"
     return True  # the trace ends first: nothing to say
 
 
@@ -1135,9 +1137,9 @@ def _state_node(proj: Projection, key: tuple, count: int, initial: bool, violate
 # --------------------------------------------------------------------------------------------------
 
 def short_source(source: str) -> str:
-    """``seed 000, problem 1`` from a preset's source line (file names and details dropped)."""
-    text = re.sub(r"\s*\(\d{3}_[0-9a-f]{16}\.txt\)", "", source)
-    return text.split(":")[0].strip()
+    """``McKenney, membarrier BoF notes 2017: problem 1`` from a preset's source line (details in parentheses
+    dropped)."""
+    return source.split(" (")[0].strip()
 
 
 def _camel_lines(name: str) -> list[str]:
@@ -1170,16 +1172,16 @@ def verdict_matrix_dot(results: dict[str, dict[str, str]], link: Callable[[str, 
         extra = f' HREF="{esc(href)}" TITLE="{esc(p.question)}"' if href else ""
         cells = [f'<TD ALIGN="LEFT" CELLPADDING="3"{extra}><B>{esc(name)}</B><BR ALIGN="LEFT"/>{source}</TD>']
         for c in COLUMNS:
-            got = props.get(c, "not-checked")
-            want = p.expected.get(c, "not-checked")
+            got = props.get(c, NOT_CHECKED)
+            want = p.expected.get(c, NOT_CHECKED)
             mark = MARK[got]
-            fill = {"holds": "#e3f2e1", "violated": "#f9d9d5", "not-checked": "#fafafa"}[got]
-            text = font(f"<B>{esc(mark)}</B>", 13, {"holds": "#2e7d32", "violated": BAD}[got]) if mark else " "
+            fill = {HOLDS: "#e3f2e1", VIOLATED: "#f9d9d5", NOT_CHECKED: "#fafafa"}[got]
+            text = font(f"<B>{esc(mark)}</B>", 13, {HOLDS: "#2e7d32", VIOLATED: BAD}[got]) if mark else " "
             if got != want:
                 mismatched = True
                 fill = "#fff3cd"
                 text += "<BR/>" + font(esc(f"≠ {MARK[want] or 'blank'}"), 8, "#7a5a00")
-            href = link(name, c) if got == "violated" else None
+            href = link(name, c) if got == VIOLATED else None
             extra = f' HREF="{esc(href)}" TITLE="{esc(name + ": " + c + " counterexample")}"' if href else ""
             cells.append(f'<TD BGCOLOR="{fill}" WIDTH="58" HEIGHT="28"{extra}>{text}</TD>')
         rows.append("<TR>" + "".join(cells) + "</TR>")
@@ -1188,7 +1190,7 @@ def verdict_matrix_dot(results: dict[str, dict[str, str]], link: Callable[[str, 
              f'<BR ALIGN="LEFT"/>'
              + font(esc("✓ holds    ✗ violated: the cell links to its counterexample    blank: the preset's "
                         "workload does not exercise the property"
-                        + ("    ≠: differs from DESIGN.md's table" if mismatched else "")), 9, "#444444")
+                        + ("    ≠: differs from the expected verdict" if mismatched else "")), 9, "#444444")
              + '<BR ALIGN="LEFT"/></TD></TR>')
     table = ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" COLOR="#cccccc">' + title
              + "".join(rows) + "</TABLE>")
@@ -1233,41 +1235,6 @@ def explore_preset(name: str) -> PresetRun:
     model = ProjectingModel(p.config, p.checked)
     result = Explorer(model).run(name, p.checked)
     return PresetRun(name, result, model.projections(name))
-
-
-# rough relative cost, so that the long explorations start first on a small pool
-_COST_HINT = {"mainline": 9, "mainline-ppc": 5, "lazy-mm-implicit-mb": 5, "resolution-e-register": 4,
-              "resolution-a-ipi-all": 4, "sync-rq-ewouldblock": 4, "lazy-mm-explicit-mb": 4}
-
-
-def explore_presets(names: list[str], jobs: int | None = None,
-                    progress: Callable[[str], None] | None = None) -> dict[str, PresetRun]:
-    """Explore ``names`` (in parallel over ``jobs`` processes); the result is in ``names`` order."""
-    for name in names:
-        preset(name)  # an unknown name fails before any work
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(names)))
-    start = time.monotonic()
-    done: dict[str, PresetRun] = {}
-
-    def report(run: PresetRun) -> None:
-        done[run.name] = run
-        if progress:
-            progress(f"explored {run.name}: {run.result.distinct_states:,} states in "
-                     f"{run.result.seconds:.1f}s [{len(done)}/{len(names)}, {time.monotonic() - start:.0f}s]")
-
-    order = sorted(names, key=lambda n: -_COST_HINT.get(n, 1))
-    if jobs == 1:
-        for name in order:
-            report(explore_preset(name))
-    else:
-        import concurrent.futures as cf
-        import multiprocessing
-        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(explore_preset, name) for name in order]
-            for fut in cf.as_completed(futures):
-                report(fut.result())
-    return {name: done[name] for name in names}
 
 
 def swimlane_name(preset_name: str, prop: str) -> str:
@@ -1410,32 +1377,24 @@ def parse_manifest(text: str) -> tuple[str | None, dict[str, str]]:
 
 def writable_dir(path: Path) -> Path:
     """Create ``path`` if needed; a one-line DiagramError when it cannot be written."""
-    path = Path(path)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".membarrier-spec-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise DiagramError(f"cannot write to output directory {str(path)!r}: {reason}") from None
-    if not path.is_dir():
-        raise DiagramError(f"output path {str(path)!r} is not a directory")
-    return path
+        return files.writable_dir(path)
+    except files.OutputError as exc:
+        raise DiagramError(str(exc)) from None
 
 
-def write_files(out: Path, files: dict[str, bytes], prune_prefixes: tuple[str, ...] = ()) -> None:
-    """Write ``files`` into ``out`` (only when changed), removing stale files with the given prefixes."""
-    for name, data in files.items():
-        target = out / name
-        try:
-            if not target.exists() or target.read_bytes() != data:
-                target.write_bytes(data)
-        except OSError as exc:
-            raise DiagramError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
-    for old in sorted(out.iterdir()):
-        if old.name not in files and old.name.startswith(prune_prefixes) and old.suffix in (".svg", ".png"):
-            old.unlink()
+def write_files(out: Path, rendered: dict[str, bytes], prune_prefixes: tuple[str, ...] = ()) -> None:
+    """Write ``rendered`` into ``out`` as a set (only what changed), removing stale files with the given
+    prefixes; the MANIFEST, which describes the set, is renamed into place last."""
+    ordered = {n: d for n, d in rendered.items() if n != MANIFEST}
+    if MANIFEST in rendered:
+        ordered[MANIFEST] = rendered[MANIFEST]
+    stale = [old.name for old in sorted(Path(out).iterdir()) if old.name not in rendered
+             and old.name.startswith(prune_prefixes) and old.suffix in (".svg", ".png")] if prune_prefixes else []
+    try:
+        files.write_set(Path(out), ordered, stale)
+    except files.OutputError as exc:
+        raise DiagramError(str(exc)) from None
 
 
 DIAGRAM_PREFIXES = ("lifecycle-", "swimlane-", "states-", "verdicts")
@@ -1473,6 +1432,8 @@ def stale_files(directory: Path, fresh: Rendered) -> tuple[list[str], list[str],
     directory = Path(directory)
     manifest = directory / MANIFEST
     renderer, recorded = parse_manifest(manifest.read_text()) if manifest.exists() else (None, {})
+    if not manifest.exists():  # a subset was rendered here (no MANIFEST): only the bytes can be compared
+        renderer, recorded = fresh.renderer, dict(fresh.sources)
     same = renderer == fresh.renderer
     stale = []
     for name, data in sorted(fresh.files.items()):

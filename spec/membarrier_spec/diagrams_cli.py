@@ -6,7 +6,7 @@ import sys
 import time
 
 from .explore import stderr_progress
-from .cli import positive_int
+from .cli import add_fresh, positive_int
 
 
 def register(sub) -> None:
@@ -22,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 and list the files when DIR is stale")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_fresh(p)
     p.set_defaults(func=cmd_diagrams)
 
     p = sub.add_parser("report", help="write the design-review report (Markdown and self-contained HTML)")
@@ -32,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="explore presets and run dot in N processes (default: one per CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_fresh(p)
     p.set_defaults(func=cmd_report)
 
 
@@ -49,7 +51,8 @@ def cmd_diagrams(args) -> int:
         diagrams.writable_dir(out)
     progress = None if args.quiet else stderr_progress
     start = time.monotonic()
-    runs = diagrams.explore_presets(names, args.jobs, progress)
+    from .results import ResultStore, explore_presets
+    runs = explore_presets(names, args.jobs, progress, store=ResultStore(), fresh=args.fresh)
     rendered = diagrams.diagram_files(runs, args.jobs, complete)
     if args.check:
         stale, extra, note = diagrams.stale_files(out, rendered)
@@ -76,6 +79,6 @@ def cmd_report(args) -> int:
     from .report import write_report
     progress = None if args.quiet else stderr_progress
     written = write_report(args.out, engine=args.engine, jobs=args.jobs, progress=progress,
-                           names=args.presets or None)
+                           names=args.presets or None, fresh=args.fresh)
     print(f"wrote {written['md']} and {written['html']}")
     return 0

@@ -23,15 +23,15 @@ import attrs
 
 from .config import Config
 from .model import Model
-from .properties import PROPERTIES, Property, stable_einval
+from .properties import PROPERTIES, Kind, Property, Verdict
 from .state import KState, Step
 
-HOLDS, VIOLATED, NOT_CHECKED = "holds", "violated", "not-checked"
+HOLDS, VIOLATED, NOT_CHECKED = Verdict.HOLDS, Verdict.VIOLATED, Verdict.NOT_CHECKED
 
 
 def checked_invariants(model: Model, checked: Iterable[str] | None = None) -> list[Property]:
     """The model's invariants among ``checked`` (every invariant when None), in the model's order."""
-    return [p for p in model.properties if p.kind == "invariant" and (checked is None or p.name in checked)]
+    return [p for p in model.properties if p.kind is Kind.INVARIANT and (checked is None or p.name in checked)]
 
 
 @attrs.frozen
@@ -138,7 +138,7 @@ class Explorer:
             else:
                 verdicts[prop.name] = HOLDS if complete else NOT_CHECKED
         for prop in model.properties:
-            if prop.kind == "invariant" and prop.name not in verdicts:
+            if prop.kind is Kind.INVARIANT and prop.name not in verdicts:
                 verdicts[prop.name] = NOT_CHECKED
         names = [layout.workload.name for layout in setup.layouts]
         by_scenario: dict[str, dict[str, list[dict]]] = {}
@@ -147,16 +147,17 @@ class Explorer:
                 if name in cex:
                     by_scenario.setdefault(name, {})[names[sc]] = (
                         cex[name] if i == first_bad[name] else self._trace(states, parent, via, i))
-        verdicts["StableEinval"] = HOLDS if stable_einval(model.config) else VIOLATED
-        if self.check_liveness and complete:
-            stuck = self._stuck_state(states, edges_src, edges_dst)
-            if stuck is None:
-                verdicts["MembarrierReturns"] = HOLDS
-            else:
-                verdicts["MembarrierReturns"] = VIOLATED
-                cex["MembarrierReturns"] = self._trace(states, parent, via, stuck)
-        else:
-            verdicts["MembarrierReturns"] = NOT_CHECKED
+        for prop in model.properties:
+            if prop.kind is Kind.STATIC:
+                verdicts[prop.name] = HOLDS if prop.decide(model.config) else VIOLATED
+            elif prop.kind is Kind.LIVENESS:
+                if not (self.check_liveness and complete):
+                    verdicts[prop.name] = NOT_CHECKED
+                    continue
+                stuck = self._stuck_state(states, edges_src, edges_dst, lambda s: prop.check(model.setup, s))
+                verdicts[prop.name] = HOLDS if stuck is None else VIOLATED
+                if stuck is not None:
+                    cex[prop.name] = self._trace(states, parent, via, stuck)
         if checked is not None:
             for name in verdicts:
                 if name not in checked:
@@ -182,13 +183,13 @@ class Explorer:
                         "state": self.model.describe(states[k])})
         return out
 
-    def _stuck_state(self, states, src, dst) -> int | None:
-        """A reachable state from which no state without a membarrier call in progress is reachable."""
+    def _stuck_state(self, states, src, dst, goal) -> int | None:
+        """A reachable state from which no state satisfying ``goal`` is reachable (None: there is none)."""
         n = len(states)
         rev: list[list[int]] = [[] for _ in range(n)]
         for a, b in zip(src, dst):
             rev[b].append(a)
-        good = [not any(t.call is not None for t in s.tasks) for s in states]
+        good = [goal(s) for s in states]
         seen = bytearray(n)
         stack = [i for i in range(n) if good[i]]
         for i in stack:

@@ -21,7 +21,7 @@ interleave with:
   ``free_cpumask_var()`` change nothing the model tracks.
 * GLOBAL: ``synchronize_rcu``.
 
-The seed 000 resolutions change only how targets are found (Config.targets):
+The BoF 2017 resolutions change only how targets are found (Config.targets):
 ``cpumask_setall`` (A), ``rq_lock_read_curr`` (B), ``for_each_thread`` (C).
 """
 
@@ -115,7 +115,7 @@ def _return(setup: Setup, s: KState, t: int, call: Call, value: int) -> KState:
 
 def _smp_mb_entry(setup, s, c, t, call):
     ns = _goto(smp_mb(s, c), t, call, _after_entry(setup.config, call.plan))
-    yield step("smp_mb", why="membarrier entry", **_who(setup, s, c, t)), ns
+    yield step("smp_mb_entry", **_who(setup, s, c, t)), ns
 
 
 def _zalloc_cpumask_var(setup, s, c, t, call):
@@ -140,7 +140,7 @@ def _zalloc_cpumask_var(setup, s, c, t, call):
 
 
 def _register_alloc_first(setup, s, c, t, call):
-    """Seed 004, -EWOULDBLOCK variant: allocate before touching the state, so failure changes nothing."""
+    """racy-load thread 2019, -EWOULDBLOCK variant: allocate before touching the state, so failure changes nothing."""
     mm = s.mms[s.tasks[t].mm]
     if not syscalls.sync_needs_cpumask(mm.users, setup.config):
         yield from _atomic_or(setup, s, c, t, call)
@@ -257,7 +257,7 @@ def _read_rq_curr(setup, s, c, t, call):
 
 
 def _cpumask_setall(setup, s, c, t, call):
-    """Seed 000 A: IPI every online CPU (but the caller's), whatever it runs."""
+    """BoF 2017 A: IPI every online CPU (but the caller's), whatever it runs."""
     mask = 0
     for cpu in _candidates(s, c, call.plan):
         mask |= 1 << cpu
@@ -266,7 +266,7 @@ def _cpumask_setall(setup, s, c, t, call):
 
 
 def _rq_lock_read_curr(setup, s, c, t, call):
-    """Seed 000 B / seed 002: raw_spin_lock(&rq->lock), read rq->curr->mm, unlock."""
+    """BoF 2017 B / RFC 2015: raw_spin_lock(&rq->lock), read rq->curr->mm, unlock."""
     def reader(setup, s, c, t, call, cpu):
         if s.cpus[cpu].sw is not None:
             return  # the scheduler holds that rq lock for the whole switch
@@ -279,7 +279,7 @@ def _rq_lock_read_curr(setup, s, c, t, call):
 
 
 def _for_each_thread(setup, s, c, t, call):
-    """Seed 000 C: interact with every thread of the mm: IPI it where it runs, else flag it (TIF)."""
+    """BoF 2017 C: interact with every thread of the mm: IPI it where it runs, else flag it (TIF)."""
     mm = s.tasks[t].mm
     ns, mask = s, call.mask
     for other in range(len(s.tasks)):
@@ -309,7 +309,7 @@ def _read_rq_membarrier_state(setup, s, c, t, call):
 
 
 def _read_rq_curr_mm(setup, s, c, t, call):
-    """Seed 004's racy load, first half: p = rq->curr; mm = p->mm (no reference is taken on mm)."""
+    """The 2019 racy load, first half: p = rq->curr; mm = p->mm (no reference is taken on mm)."""
     def reader(setup, s, c, t, call, cpu):
         me = s.cpus[c]
         p = memory.load(me.sbuf, me.view, rq_curr_var(cpu))
@@ -325,7 +325,7 @@ def _read_rq_curr_mm(setup, s, c, t, call):
 
 
 def _read_mm_membarrier_state(setup, s, c, t, call):
-    """Seed 004's racy load, second half: atomic_read(&mm->membarrier_state) -- the mm may be freed."""
+    """The 2019 racy load, second half: atomic_read(&mm->membarrier_state) -- the mm may be freed."""
     mm = s.mms[call.mm_ptr]
     ns = with_ghost(s, "freed_mm_read") if mm.freed else s
     hit = bool(mm.state & State.GLOBAL_EXPEDITED)

@@ -1,6 +1,6 @@
 """Named presets: a Config, where it comes from, the question it settles, its expected verdicts.
 
-The expected verdicts are DESIGN.md's table, as data: ``holds`` or
+The expected verdicts are the verdict table (docs/design.md), as data: ``holds`` or
 ``violated`` per property column; a property a preset's workload does not
 exercise is absent (reported as ``not-checked``).
 """
@@ -11,14 +11,15 @@ import attrs
 
 from .config import Config
 from .errors import ConfigError
+from .properties import Verdict
 
-HOLDS, VIOLATED = "holds", "violated"
+HOLDS, VIOLATED = Verdict.HOLDS, Verdict.VIOLATED
 
-# DESIGN.md's columns, in its order.
+# The verdict table's columns, in its order.
 COLUMNS = ("Ordering", "NoStaleCode", "NoUseAfterFree", "RqStateCovers", "RegistrationReportTruthful",
            "RegistrationAtomic", "NoSpuriousIPI", "NoRqLock", "BoundedByCpus", "NoSchedOverheadUnreg",
            "ExpeditedNeverBlocks")
-ALWAYS_CHECKED = ("TypeOK", "StableEinval", "MembarrierReturns")
+ALWAYS_CHECKED = ("TypeOK", "StableEinval", "MembarrierReturns")  # every workload exercises these
 
 
 def verdicts(row: str) -> dict[str, str]:
@@ -102,8 +103,8 @@ _add("fix-no-early-return", "candidate fix: membarrier_switch_mm() without the p
      notes="Every switch to a user task loads next->mm->membarrier_state, including the frequent switch "
            "between two threads of one process. " + MAINLINE_NOTES,
      membarrier_switch_mm="no_early_return", **MAINLINE)
-_add("fix-user-prev-mm", "candidate fix (this project): on a switch to a user task, membarrier_switch_mm(rq, "
-     "prev->mm, next->mm)",
+_add("fix-user-prev-mm", "candidate fix: on a switch to a user task, membarrier_switch_mm(rq, prev->mm, next->mm) "
+     "(this project's proposal)",
      "Does comparing with prev->mm instead of prev->active_mm close the lazy return at the smallest cost?",
      "✓ ✓ ✓ ✓ ✗ ✗ ✓ ✓ ✓ ✓ ✗",
      notes="Only a switch from a task without mm (a kernel thread, or a task after exit_mm()) to a user task "
@@ -128,37 +129,37 @@ _add("mainline-ppc", "kernel v6.18, powerpc switch_mm (membarrier_arch_switch_mm
      design="✓ . ✓ ✓ . . ✓ ✓ ✓ ✓ .",
      scenarios=("sb_private", "mp_private", "global_exit"), post_switch_mb="membarrier_arch_switch_mm",
      **POWERPC)
-_add("ppc-2017", "seed 000, problem 1 (000_c03a5d75683c763f.txt)",
+_add("ppc-2017", "McKenney, membarrier BoF notes 2017: problem 1",
      "Without a barrier after the rq->curr store (powerpc), does lockless expedited membarrier still order?",
      "✗ . . . . . ✓ ✓ ✓ ✓ .", **SEED_000_BASE)
-_add("resolution-a-ipi-all", "seed 000, resolution A (IPI all CPUs)",
+_add("resolution-a-ipi-all", "McKenney, membarrier BoF notes 2017: resolution A (IPI all CPUs)",
      "Does IPIing every CPU restore ordering, and at what cost to unrelated CPUs?",
      "✓ . . . . . ✗ ✓ ✓ ✓ .", targets="all_cpus", **SEED_000_BASE)
-_add("resolution-b-lock-rqs", "seed 000, resolution B (lock all runqueues)",
+_add("resolution-b-lock-rqs", "McKenney, membarrier BoF notes 2017: resolution B (lock all runqueues)",
      "Does reading rq->curr under each runqueue lock restore ordering?",
      "✓ . . . . . ✓ ✗ ✓ ✓ .", targets="locked_rqs", **SEED_000_BASE)
-_add("resolution-c-per-thread", "seed 000, resolution C (interact with every thread)",
+_add("resolution-c-per-thread", "McKenney, membarrier BoF notes 2017: resolution C (interact with every thread)",
      "Does interacting with each thread instead of each CPU restore ordering?",
      "✓ . . . . . ✓ ✓ ✗ ✓ .", targets="threads", **SEED_000_BASE)
-_add("resolution-d-keep-mb", "seed 000, resolution D (keep the smp_mb after rq->curr)",
+_add("resolution-d-keep-mb", "McKenney, membarrier BoF notes 2017: resolution D (keep the smp_mb after rq->curr)",
      "Does keeping the scheduler's barrier restore ordering, and who pays for it?",
      "✓ . . . . . ✓ ✓ ✓ ✗ .", post_switch_mb="always", **SEED_000_BASE)
-_add("resolution-e-register", "seed 000, resolution E (registration, TIF flag on return to user)",
+_add("resolution-e-register", "McKenney, membarrier BoF notes 2017: resolution E (registration, TIF flag on return to user)",
      "Does registration plus a barrier on the registered threads' return to user restore ordering for free?",
      "✓ . . . . . ✓ ✓ ✓ ✓ .",
      **dict(SEED_000_BASE, require_registration=True, post_switch_mb="return_to_user_registered",
             fork_policy="clear"))
-_add("rfc-2015", "seed 002 (002_9a888570b1ced49c.txt): mm_cpumask + rq lock, GFP_NOWAIT fallback",
+_add("rfc-2015", "Desnoyers, sys_membarrier RFC v12 2015: mm_cpumask + rq lock, GFP_NOWAIT fallback",
      "Does the 2015 RFC (rq locks instead of scheduler barriers) order, block, or lock?",
      "✓ . . . . . ✓ ✗ ✓ . ✓",
      notes="mm_cpumask is modelled as the set of all CPUs, each checked under its rq lock: a superset "
            "filtered exactly as the RFC's rq->curr->mm check under the lock.",
      **dict(SEED_000_BASE, targets="locked_rqs", alloc_policy="gfp_nowait_fallback",
             inject_alloc_failure=True, ipi_locks="none"))
-_add("racy-state-load", "seed 004 (004_64fad7514e67ad87.txt): read rq->curr->mm->membarrier_state",
+_add("racy-state-load", "Deacon, Desnoyers, racy-load thread 2019: read rq->curr->mm->membarrier_state",
      "Can GLOBAL_EXPEDITED read a freed mm_struct when it dereferences rq->curr->mm?",
      ". . ✗ . . . . . . . .", rq_state_load="curr_mm", scenarios=("global_exit",))
-_add("sync-rq-nowait-fallback", "seed 004 v2: GFP_NOWAIT with per-CPU IPI fallback",
+_add("sync-rq-nowait-fallback", "Deacon, Desnoyers, racy-load thread 2019, v2: GFP_NOWAIT with per-CPU IPI fallback",
      "Does the fallback keep ordering, atomic registration and never-blocking expedited commands?",
      "✓ . ✓ ✗ . ✓ . . . . ✗",
      notes="RqStateCovers fails through the lazy return inherited from mainline (a registration during the "
@@ -169,7 +170,7 @@ _add("sync-rq-nowait-fallback", "seed 004 v2: GFP_NOWAIT with per-CPU IPI fallba
      design="✓ . ✓ ✓ . ✓ . . . . ✓",
      alloc_policy="gfp_nowait_fallback", inject_alloc_failure=True,
      scenarios=("sb_private", "global_exit"))
-_add("sync-rq-ewouldblock", "seed 004, suggested: GFP_NOWAIT and -EWOULDBLOCK",
+_add("sync-rq-ewouldblock", "Deacon, Desnoyers, racy-load thread 2019, suggested: GFP_NOWAIT and -EWOULDBLOCK",
      "Does failing with -EWOULDBLOCK (allocating before touching the state) keep every promise?",
      "✓ . ✓ ✗ . ✓ . . . . ✗",
      notes="RqStateCovers fails through the lazy return inherited from mainline (a registration during the "
@@ -183,16 +184,16 @@ _add("sync-rq-ewouldblock", "seed 004, suggested: GFP_NOWAIT and -EWOULDBLOCK",
 _add("register-no-rq-sync", "registration without runqueue sync",
      "Is sync_runqueues_membarrier_state() needed at all?",
      "✗ . . ✗ . . . . . . .", rq_sync=False, scenarios=("sb_global",))
-_add("sync-core-no-serialize", "seed 001 (001_bdb55e76c0af8fa5.txt): sysret is not core serializing",
+_add("sync-core-no-serialize", "Desnoyers, Lutomirski, sync-core RFC 2017: sysret is not core serializing",
      "Without membarrier_mm_sync_core_before_usermode(), can a thread run stale code after SYNC_CORE?",
      ". ✗ . . . . . . . . .", sync_core_before_usermode=False, scenarios=("jit_sync_core",))
 _add("sync-core-skip-caller", "SYNC_CORE skips the caller's CPU",
      "Is interrupting the caller's own CPU needed for SYNC_CORE?",
      ". ✗ . . . . . . . . .", sync_core_skip_caller=True, scenarios=("jit_sync_core",))
-_add("lazy-mm-implicit-mb", "seed 003 (003_ca58ba1858246bd6.txt): mmgrab/mmdrop not full barriers",
+_add("lazy-mm-implicit-mb", "Lutomirski, lazy-mm thread 2021: mmgrab/mmdrop not full barriers",
      "If mmdrop() stops implying a full barrier, does kthread -> user on the same mm lose ordering?",
      "✗ . . . . . . . . . .", lazy_mm_mb="none", scenarios=("sb_private", "mp_private"))
-_add("lazy-mm-explicit-mb", "seed 003: explicit post-switch-mm barrier",
+_add("lazy-mm-explicit-mb", "Lutomirski, lazy-mm thread 2021: explicit post-switch-mm barrier",
      "Does an explicit barrier after the lazy switch restore what mmdrop() gave?",
      "✓ . . . . . . . . . .", lazy_mm_mb="explicit", scenarios=("sb_private", "mp_private"))
 _add("exit-mm-no-mb", "kernel/sched/membarrier.c scenario D without exit_mm's smp_mb",

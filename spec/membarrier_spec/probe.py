@@ -12,8 +12,8 @@ The prediction comes from the concurrency model itself.  The script becomes
 a :class:`~membarrier_spec.workloads.Workload` (one task per thread, its
 membarrier calls and exit as its program), and a director walks the model
 from its initial state taking, at each script step, the model's own enabled
-actions that the step means: ``__schedule`` of the thread and the switch's
-steps for ``spin``, ``__schedule`` of the idle task for ``block``,
+actions that the step means: ``schedule`` (``__schedule()``) of the thread and the switch's
+steps for ``spin``, ``schedule`` of the idle task for ``block``,
 ``sys_membarrier`` and every step of the call (the target CPUs handle their
 IPIs at once) for ``call``.  Between steps the hardware settles (every
 ``drain`` and ``propagate`` is taken), as a real machine has long done by
@@ -254,8 +254,8 @@ class _Director:
             self.state = hw[0]
 
     def switch(self, cpu: int, nxt: str) -> None:
-        """``__schedule`` on ``cpu`` to ``nxt``, then every step of that context switch."""
-        self.take(lambda st: st.action == "__schedule" and st.arg_dict()["cpu"] == cpu
+        """``schedule`` on ``cpu`` to ``nxt``, then every step of that context switch."""
+        self.take(lambda st: st.action == "schedule" and st.arg_dict()["cpu"] == cpu
                   and st.arg_dict()["next"] == nxt)
         while self.state.cpus[cpu].sw is not None:
             self.take(lambda st: st.arg_dict().get("cpu") == cpu and st.action not in ("drain", "propagate"))

@@ -9,6 +9,7 @@ the whole graph by the explorer; ``StableEinval`` over the syscall rules.
 
 from __future__ import annotations
 
+import enum
 from typing import Callable
 
 import attrs
@@ -18,13 +19,36 @@ from .abi import READY_PARTNERS, REGISTRATION_PAIRS, Cmd, EPERM
 from .state import GHOST, NO_MM, KState, Setup
 
 
+class Verdict(str, enum.Enum):
+    """What a checker says of a property (a str, so JSON and the tables keep their words)."""
+
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    NOT_CHECKED = "not-checked"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Kind(str, enum.Enum):
+    """How a property is checked; the checkers dispatch on it, never on a property's name."""
+
+    INVARIANT = "invariant"  # ``check(setup, state)`` holds in every reachable state
+    LIVENESS = "liveness"    # from every reachable state, a state where ``check`` holds is reachable
+    STATIC = "static"        # ``decide(config)``: a fact of the Config's syscall rules, no states needed
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @attrs.frozen
 class Property:
     name: str
-    kind: str  # invariant | liveness | static
+    kind: Kind
     doc: str
-    check: Callable[[Setup, KState], bool] | None = None  # True when the state is fine
-    table: str = ""  # its column in DESIGN.md's verdict table, if any
+    check: Callable[[Setup, KState], bool] | None = None  # INVARIANT: the state is fine; LIVENESS: the goal
+    table: str = ""  # its column in the verdict table, if any
+    decide: Callable[..., bool] | None = None  # STATIC: holds for this Config
 
 
 def _ghost(name: str) -> Callable[[Setup, KState], bool]:
@@ -123,43 +147,45 @@ def stable_einval(config) -> bool:
 
 
 PROPERTIES: tuple[Property, ...] = (
-    Property("TypeOK", "invariant", "Every variable is in its domain.", type_ok),
-    Property("Ordering", "invariant",
+    Property("TypeOK", Kind.INVARIANT, "Every variable is in its domain.", type_ok),
+    Property("Ordering", Kind.INVARIANT,
              "No forbidden litmus outcome is reachable: once membarrier() has returned 0, the accesses it "
              "separates are ordered against every thread of the targeted mm(s).", ordering, "Ordering"),
-    Property("NoStaleCode", "invariant",
+    Property("NoStaleCode", Kind.INVARIANT,
              "After PRIVATE_EXPEDITED_SYNC_CORE returns, no thread of the mm executes the old instruction "
              "stream.", _ghost("stale_code_executed"), "NoStaleCode"),
-    Property("NoUseAfterFree", "invariant", "Nothing reads an mm_struct after it was freed.",
+    Property("NoUseAfterFree", Kind.INVARIANT, "Nothing reads an mm_struct after it was freed.",
              _ghost("freed_mm_read"), "NoUseAfterFree"),
-    Property("RqStateCovers", "invariant",
+    Property("RqStateCovers", Kind.INVARIANT,
              "Once a registration has returned 0, every CPU running that mm has the registered bits in "
              "rq->membarrier_state.", rq_state_covers, "RqStateCovers"),
-    Property("RegistrationReportTruthful", "invariant",
+    Property("RegistrationReportTruthful", Kind.INVARIANT,
              "If GET_REGISTRATIONS reports REGISTER_X, command X does not return -EPERM.",
              registration_report_truthful, "RegReportTruthful"),
-    Property("RegistrationAtomic", "invariant",
+    Property("RegistrationAtomic", Kind.INVARIANT,
              "A registration that returns an error leaves the mm's state bits as they were.",
              _ghost("registration_not_atomic"), "RegAtomic"),
-    Property("NoSpuriousIPI", "invariant",
+    Property("NoSpuriousIPI", Kind.INVARIANT,
              "PRIVATE_EXPEDITED only interrupts CPUs it saw running the caller's mm.",
              _ghost("spurious_ipi"), "NoSpuriousIPI"),
-    Property("NoRqLock", "invariant", "membarrier never takes a runqueue lock.", _ghost("rq_lock_taken"),
+    Property("NoRqLock", Kind.INVARIANT, "membarrier never takes a runqueue lock.", _ghost("rq_lock_taken"),
              "NoRqLock"),
-    Property("BoundedByCpus", "invariant",
+    Property("BoundedByCpus", Kind.INVARIANT,
              "One membarrier call interacts with at most one target per CPU, never with each thread.",
              _ghost("thread_targeted"), "BoundedByCpus"),
-    Property("NoSchedOverheadUnreg", "invariant",
+    Property("NoSchedOverheadUnreg", Kind.INVARIANT,
              "A context switch between unregistered processes executes no barrier added for membarrier.",
              _ghost("sched_mb_unregistered"), "NoSchedOverheadUnreg"),
-    Property("ExpeditedNeverBlocks", "invariant",
+    Property("ExpeditedNeverBlocks", Kind.INVARIANT,
              "An expedited command never reaches a step that may sleep (the man page's promise).",
              _ghost("expedited_may_sleep"), "ExpeditedNeverBlocks"),
-    Property("StableEinval", "static",
-             "A command with flags 0 that returns -EINVAL or -ENOSYS always does, whatever the state."),
-    Property("MembarrierReturns", "liveness",
-             "Under weak fairness of the CPUs, every membarrier call returns."),
+    Property("StableEinval", Kind.STATIC,
+             "A command with flags 0 that returns -EINVAL always does, whatever the mm's state and users.",
+             decide=lambda config: stable_einval(config)),
+    Property("MembarrierReturns", Kind.LIVENESS,
+             "Every membarrier call returns: from every reachable state, a state with no call in progress is "
+             "reachable (TLA+: strong fairness of each CPU's actions).",
+             lambda setup, s: not any(t.call is not None for t in s.tasks)),
 )
 
 BY_NAME = {p.name: p for p in PROPERTIES}
-TABLE_COLUMNS = tuple(p.name for p in PROPERTIES if p.table)

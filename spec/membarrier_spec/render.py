@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .abi import State
 from .memory import NONE
-from .state import GHOSTS, NO_MM, KState
+from .state import GHOSTS, NO_MM, KState, action_text
 
 
 def state_bits(value: int) -> str:
@@ -81,5 +81,5 @@ def trace_lines(trace: list[dict]) -> list[str]:
     out = []
     for i, st in enumerate(trace):
         args = ", ".join(f"{k}={v}" for k, v in st["args"].items())
-        out.append(f"{i:3}. {st['action']}({args})")
+        out.append(f"{i:3}. {action_text(st['action'])}({args})")
     return out

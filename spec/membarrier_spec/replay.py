@@ -73,10 +73,9 @@ def replay_trace(model: Model, prop: str, trace: list[dict], engine: str) -> Rep
     if not trace or trace[0].get("action") not in ("Init", None):
         raise TraceError("a trace starts with its initial state (action Init)")
     if engine == "tlc":
-        from .tla import tla_action
         wanted_states = [_tlc_state(st["state"]) for st in trace]
         first = [s for s in model.initial_states() if s == wanted_states[0]]
-        same = lambda i, st_, ns: ns == wanted_states[i] and tla_action(st_) == trace[i]["action"]  # noqa: E731
+        same = lambda i, st_, ns: ns == wanted_states[i] and st_.action == trace[i]["action"]  # noqa: E731
     else:
         first = [s for s in model.initial_states() if model.describe(s) == trace[0]["state"]]
         same = lambda i, st_, ns: (st_.action == trace[i]["action"] and st_.arg_dict() == trace[i]["args"]  # noqa: E731
@@ -133,7 +132,28 @@ def load(path: str, preset_name: str | None = None) -> dict:
                          "(with preset and counterexamples)")
     if preset_name is not None and preset_name != data["preset"]:
         raise TraceError(f"{path} is a trace of preset {data['preset']!r}, not {preset_name!r}")
+    _check_shape(path, data)
     return data
+
+
+def _check_shape(path: str, data: dict) -> None:
+    """Every counterexample is a list of steps {"action": str, "state": dict[, "args": dict]}, the first Init."""
+    if not isinstance(data["preset"], str):
+        raise TraceError(f"{path}: \"preset\" must be a preset name, not {type(data['preset']).__name__}")
+    for prop, trace in data["counterexamples"].items():
+        where = f"{path}: counterexamples.{prop}"
+        if not isinstance(trace, list) or not trace:
+            raise TraceError(f"{where}: expected a non-empty list of steps")
+        for i, st in enumerate(trace):
+            if not isinstance(st, dict):
+                raise TraceError(f"{where}[{i}]: expected a step object, not {type(st).__name__}")
+            for key, kind in (("action", str), ("state", dict)):
+                if not isinstance(st.get(key), kind):
+                    raise TraceError(f"{where}[{i}]: missing or malformed \"{key}\" (expected a {kind.__name__})")
+            if "args" in st and not isinstance(st["args"], dict):
+                raise TraceError(f"{where}[{i}]: \"args\" must be an object")
+        if trace[0]["action"] != "Init":
+            raise TraceError(f"{where}[0]: the first step must be Init, not {trace[0]['action']!r}")
 
 
 def _load_tlc_log(path: str, text: str, preset_name: str | None) -> dict:

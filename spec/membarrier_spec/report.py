@@ -2,7 +2,7 @@
 
 Writes ``DIR/report.md`` (the diagrams beside it as SVG files) and
 ``DIR/report.html`` (self-contained: every SVG inlined).  For each preset:
-its source (the seed thread quoted by file name), the question it settles,
+its source (the mail thread it cites, by subject), the question it settles,
 its configuration, its verdicts, the notes, the counterexample swimlanes and
 the projected state graphs.  The output is deterministic: no dates, no
 timings, no absolute paths.
@@ -17,29 +17,31 @@ from typing import Callable
 import attrs
 
 from . import __version__, diagrams, tlc
+from . import results as results_store
 from .config import Config
-from .explore import VIOLATED
-from .presets import COLUMNS, PRESETS
+from .explore import NOT_CHECKED, VIOLATED
+from .presets import ALWAYS_CHECKED, COLUMNS, PRESETS
 from .properties import BY_NAME
 from .render import trace_lines
 from .replay import explorer_trace
 from .verdicts import MARK, SHORT
 
-# The five mail threads of shared/seeds/ (the repository does not ship them): file, subject, author, date.
-SEEDS = {
-    "000": ("000_c03a5d75683c763f.txt", "Rough notes from sys_membarrier() lightning BoF",
-            "Paul E. McKenney", "2017-09-17"),
-    "001": ("001_bdb55e76c0af8fa5.txt",
-            "Re: [RFC PATCH for 4.15 5/6] membarrier: x86: Provide core serializing command",
-            "Mathieu Desnoyers", "2017-11-09"),
-    "002": ("002_9a888570b1ced49c.txt",
-            "[RFC PATCH] sys_membarrier(): system/process-wide memory barrier (x86) (v12)",
-            "Mathieu Desnoyers", "2015-03-15"),
-    "003": ("003_ca58ba1858246bd6.txt", "Re: [PATCH 4/8] membarrier: Make the post-switch-mm barrier explicit",
-            "Andy Lutomirski", "2021-06-17"),
-    "004": ("004_64fad7514e67ad87.txt",
-            "Re: [RFC PATCH 4/4] Fix: sched/membarrier: p->mm->membarrier_state racy load (v2)",
-            "Will Deacon", "2019-09-12"),
+# The mail threads the historical presets cite (docs/sources.md): the words a preset's source line starts
+# with, then subject, author, date.
+THREADS = {
+    "McKenney, membarrier BoF notes 2017": ("Rough notes from sys_membarrier() lightning BoF",
+                                            "Paul E. McKenney", "2017-09-17"),
+    "Desnoyers, Lutomirski, sync-core RFC 2017": (
+        "Re: [RFC PATCH for 4.15 5/6] membarrier: x86: Provide core serializing command",
+        "Mathieu Desnoyers", "2017-11-09"),
+    "Desnoyers, sys_membarrier RFC v12 2015": (
+        "[RFC PATCH] sys_membarrier(): system/process-wide memory barrier (x86) (v12)",
+        "Mathieu Desnoyers", "2015-03-15"),
+    "Lutomirski, lazy-mm thread 2021": ("Re: [PATCH 4/8] membarrier: Make the post-switch-mm barrier explicit",
+                                        "Andy Lutomirski", "2021-06-17"),
+    "Deacon, Desnoyers, racy-load thread 2019": (
+        "Re: [RFC PATCH 4/4] Fix: sched/membarrier: p->mm->membarrier_state racy load (v2)",
+        "Will Deacon", "2019-09-12"),
 }
 
 
@@ -55,13 +57,12 @@ class EngineResult:
     notes: tuple[str, ...] = ()
 
 
-def seed_of(source: str) -> dict | None:
-    """The seed thread a preset's source line cites, if any."""
-    m = re.search(r"\bseed (\d{3})\b", source)
-    if not m or m.group(1) not in SEEDS:
-        return None
-    file, subject, author, date = SEEDS[m.group(1)]
-    return {"number": m.group(1), "file": file, "subject": subject, "author": author, "date": date}
+def thread_of(source: str) -> dict | None:
+    """The mail thread a preset's source line cites, if any (docs/sources.md)."""
+    for cite, (subject, author, date) in THREADS.items():
+        if source.startswith(cite):
+            return {"subject": subject, "author": author, "date": date}
+    return None
 
 
 def config_changes(config: Config) -> list[str]:
@@ -110,11 +111,11 @@ def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
         p = PRESETS[name]
         er = engine_results[name]
         verdicts = []
-        for prop in list(COLUMNS) + ["TypeOK", "StableEinval", "MembarrierReturns"]:
-            got = er.properties.get(prop, "not-checked")
-            if got == "not-checked":
+        for prop in list(COLUMNS) + list(ALWAYS_CHECKED):
+            got = er.properties.get(prop, NOT_CHECKED)
+            if got == NOT_CHECKED:
                 continue
-            want = p.expected.get(prop, "not-checked")
+            want = p.expected.get(prop, NOT_CHECKED)
             verdicts.append({"name": prop, "mark": MARK[got], "verdict": got, "expected": want,
                              "agrees": got == want, "doc": BY_NAME[prop].doc if prop in BY_NAME else "",
                              "swimlane": diagrams.swimlane_name(name, prop)
@@ -126,7 +127,7 @@ def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
         states = er.distinct_states if er.distinct_states is not None else run.result.distinct_states
         total_states += states or 0
         presets.append({
-            "name": name, "anchor": f"preset-{name}", "source": p.source, "seed": seed_of(p.source),
+            "name": name, "anchor": f"preset-{name}", "source": p.source, "thread": thread_of(p.source),
             "question": p.question, "notes": p.notes, "engine_notes": list(er.notes),
             "config": config_changes(p.config),
             "scenarios": list(p.config.scenarios),
@@ -138,8 +139,8 @@ def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
                         "nodes": len(proj.nodes), "states": proj.states} for proj in run.projections],
         })
     table = {n: er.properties for n, er in engine_results.items()}
-    mismatches = {n: [c for c in COLUMNS if PRESETS[n].expected.get(c, "not-checked")
-                      != table[n].get(c, "not-checked")] for n in table}
+    mismatches = {n: [c for c in COLUMNS if PRESETS[n].expected.get(c, NOT_CHECKED)
+                      != table[n].get(c, NOT_CHECKED)] for n in table}
     lifecycles = [{"stem": diagrams.lifecycle_name(f, a), "fork": f, "alloc": a,
                    "title": f"{diagrams.POLICY_TITLES[f]} · {diagrams.POLICY_TITLES[a]}"}
                   for f, a in diagrams.lifecycle_policies()]
@@ -164,7 +165,7 @@ def _table_rows(table: dict[str, dict[str, str]], results: dict[str, EngineResul
         p = PRESETS[name]
         cells = []
         for c in COLUMNS:
-            got, want = props.get(c, "not-checked"), p.expected.get(c, "not-checked")
+            got, want = props.get(c, NOT_CHECKED), p.expected.get(c, NOT_CHECKED)
             cells.append({"mark": MARK[got], "verdict": got, "agrees": got == want,
                           "expected_mark": MARK[want] or "blank",
                           "href": f"#{diagrams.swimlane_name(name, c)}"
@@ -199,15 +200,15 @@ def render_report(runs: dict[str, diagrams.PresetRun], engine: str, engine_resul
 
 
 def write_report(out: str | Path = "report", *, engine: str = "explorer", jobs: int | None = None,
-                 progress: Callable[[str], None] | None = None, names: list[str] | None = None
-                 ) -> dict[str, str]:
+                 progress: Callable[[str], None] | None = None, names: list[str] | None = None,
+                 fresh: bool = False) -> dict[str, str]:
     """Explore (and run TLC with ``engine="tlc"``), render, and write the report into ``out``."""
     diagrams.dot_path()
     for name in names or ():
         diagrams.preset(name)  # an unknown preset: one line, before any work
     target = diagrams.writable_dir(Path(out))
     names = list(names or PRESETS)
-    runs = diagrams.explore_presets(names, jobs, progress)
+    runs = results_store.explore_presets(names, jobs, progress, store=results_store.ResultStore(), fresh=fresh)
     if engine != "tlc":
         results = {n: EngineResult(r.result.properties, r.result.counterexamples, r.result.distinct_states,
                                    r.result.transitions, r.result.depth) for n, r in runs.items()}

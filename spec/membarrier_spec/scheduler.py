@@ -10,7 +10,7 @@ IPI is handled in the middle.  Its steps, each one action:
    memory.  To a kernel thread (``!next->mm``), ``context_switch()`` takes the
    lazy branch here: ``next->active_mm = prev->active_mm`` and
    ``mmgrab_lazy_tlb()`` when ``prev`` was a user task; v6.18 leaves
-   ``rq->membarrier_state`` alone.  With ``post_switch_mb=always`` (seed 000 D)
+   ``rq->membarrier_state`` alone.  With ``post_switch_mb=always`` (BoF 2017 D)
    an ``smp_mb()`` follows at once (``after_rq_curr_mb``).
 3. ``switch_mm`` (to a user task): ``membarrier_switch_mm()`` (kernel/sched/
    sched.h; :func:`membarrier_switch_mm` below), then
@@ -21,7 +21,7 @@ IPI is handled in the middle.  Its steps, each one action:
    is registered.
 5. ``finish_task_switch``: ``finish_lock_switch()`` (unlock, interrupts on),
    then for ``rq->prev_mm``: ``membarrier_mm_sync_core_before_usermode()`` and
-   ``mmdrop_lazy_tlb_sched()`` (a full barrier in mainline; not in seed 003's
+   ``mmdrop_lazy_tlb_sched()`` (a full barrier in mainline; not in lazy-mm thread 2021's
    relaxed variant); then the return to user mode.
 
 Abstractions: the switch is atomic with respect to IPIs up to the end of
@@ -131,7 +131,7 @@ def schedule(setup: Setup, s: KState, c: int):
             continue
         ns = smp_mb(s, c)
         ns = with_cpu(ns, c, sw=Switch(prev=cpu.curr, next=nxt, step="rq_curr_store"))
-        yield step("__schedule", cpu=c, prev=layout.task_name(cpu.curr), next=layout.task_name(nxt)), ns
+        yield step("schedule", cpu=c, prev=layout.task_name(cpu.curr), next=layout.task_name(nxt)), ns
 
 
 def switch_steps(setup: Setup, s: KState, c: int):
@@ -175,7 +175,7 @@ def _cost_args(s: KState, c: int, sw: Switch, cost: str | None) -> dict:
 
 
 def _after_rq_curr_mb(setup, s, c, sw):
-    """Seed 000 D: keep an smp_mb() after the rq->curr store on every switch."""
+    """BoF 2017 D: keep an smp_mb() after the rq->curr store on every switch."""
     layout = setup.layouts[s.scenario]
     ns = smp_mb(s, c)
     prev_mm, next_mm = s.tasks[sw.prev].mm, s.tasks[sw.next].mm
@@ -184,7 +184,7 @@ def _after_rq_curr_mb(setup, s, c, sw):
         ns = with_ghost(ns, "sched_mb_unregistered")
     nsw, cost = _skip(setup, ns, c, sw, _next_after_store(s, sw))
     ns = _maybe_done(with_cpu(ns, c, sw=nsw), c)
-    yield step("smp_mb", cpu=c, why="after rq->curr store (seed 000 D)",
+    yield step("after_rq_curr_mb", cpu=c,
                next=layout.task_name(sw.next), **_cost_args(s, c, sw, cost)), ns
 
 
@@ -259,10 +259,10 @@ def _return_to_user(setup: Setup, s: KState, c: int, t: int, prev_mm: int) -> tu
     notes = []
     if config.post_switch_mb == "return_to_user_registered" and mm.state & REGISTERED_BITS:
         s = smp_mb(s, c)
-        notes.append("smp_mb (TIF, seed 000 E)")
+        notes.append("smp_mb (TIF, BoF 2017 E)")
     if task.tif:
         s = with_task(smp_mb(s, c), t, tif=False)
-        notes.append("smp_mb (TIF_MEMBARRIER, seed 000 C)")
+        notes.append("smp_mb (TIF_MEMBARRIER, BoF 2017 C)")
     if s.cpus[c].stale:
         if (config.sync_core_before_usermode and prev_mm == task.mm
                 and mm.state & State.PRIVATE_EXPEDITED_SYNC_CORE):

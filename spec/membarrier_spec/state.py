@@ -75,7 +75,7 @@ class Call:
     cursor: int = 0     # next CPU (or task) the target loop looks at
     mask: int = 0       # tmpmask: CPUs to interrupt
     seen: int = 0       # CPUs read as running the caller's mm
-    mm_ptr: int = NO_MM  # seed 004: the mm pointer read from rq->curr->mm
+    mm_ptr: int = NO_MM  # racy-load thread 2019: the mm pointer read from rq->curr->mm
     saved: int = 0      # mm->membarrier_state at entry (RegistrationAtomic)
     locked: bool = False  # holds membarrier_ipi_mutex (SERIALIZE_IPI)
 
@@ -89,7 +89,7 @@ class Task:
     regs: tuple[int, ...] = ()
     call: Call | None = None
     dead: bool = False
-    tif: bool = False  # seed 000 C: needs a barrier before it next returns to user
+    tif: bool = False  # BoF 2017 C: needs a barrier before it next returns to user
 
 
 @attrs.frozen(cache_hash=True)
@@ -261,16 +261,33 @@ def registered(mm: Mm | None) -> bool:
     return mm is not None and mm.state != 0
 
 
+# Display text of the actions whose name is not the kernel's own words.  An action's name is the same
+# everywhere (the Python step, the TLA+ action, traces, pictures); only the text shown to people differs.
+ACTION_TEXT = {
+    "schedule": "__schedule",                                # not a TLA+ identifier
+    "smp_mb_entry": "smp_mb (membarrier entry)",
+    "after_rq_curr_mb": "smp_mb (after the rq->curr store)",  # BoF 2017, resolution D
+}
+
+
+def action_text(action: str) -> str:
+    return ACTION_TEXT.get(action, action)
+
+
 @attrs.frozen
 class Step:
-    """An action taken: its kernel name and arguments (as sorted key/value pairs)."""
+    """An action taken: its name (the TLA+ action's) and arguments (as sorted key/value pairs)."""
 
     action: str
     args: tuple[tuple[str, object], ...] = ()
 
+    @property
+    def text(self) -> str:
+        return action_text(self.action)
+
     def __str__(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.args)
-        return f"{self.action}({inner})"
+        return f"{self.text}({inner})"
 
     def arg_dict(self) -> dict:
         return dict(self.args)

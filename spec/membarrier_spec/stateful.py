@@ -139,7 +139,7 @@ def machine_for(config: Config, properties: Iterable[str] | None = None, *, max_
         def _allowed(self, step) -> bool:
             if step.action in HARDWARE:
                 return _key(step) in self.hardware
-            if step.action == "__schedule":
+            if step.action == "schedule":
                 args = step.arg_dict()
                 return (args["cpu"], args["next"]) in self.switches
             return True

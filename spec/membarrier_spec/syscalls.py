@@ -200,7 +200,7 @@ def run_expedited(plan: Expedited, config: Config, alloc_fails: bool) -> int:
 
 
 def fork_state(membarrier_state: int, config: Config) -> int:
-    """The child's mm state after fork(): copied (mainline dup_mm) or cleared (seed 000, E)."""
+    """The child's mm state after fork(): copied (mainline dup_mm) or cleared (BoF 2017, E)."""
     return membarrier_state if config.fork_policy == "inherit" else 0
 
 

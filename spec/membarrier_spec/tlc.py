@@ -99,6 +99,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -111,8 +112,9 @@ from typing import Callable, Iterable
 import attrs
 
 from .errors import MembarrierSpecError
+from .properties import Verdict
 
-HOLDS, VIOLATED, NOT_CHECKED = "holds", "violated", "not-checked"
+HOLDS, VIOLATED, NOT_CHECKED = Verdict.HOLDS, Verdict.VIOLATED, Verdict.NOT_CHECKED
 
 # ---------------------------------------------------------------------------------------------------------
 # The pinned release.
@@ -678,6 +680,14 @@ def install_tlc(*, url: str | None = None, sha256: str | None = None, dest: Path
         raise TlcSetupError(f"not a SHA-256 (64 hex digits): {expected!r}")
     dest = Path(dest).expanduser() if dest else cached_jar()
     say = log or (lambda s: None)
+    if dest.is_dir():
+        raise TlcSetupError(f"--dest {dest} is a directory; give the path of the jar file to write")
+    if dest.exists() and not dest.is_file():
+        raise TlcSetupError(f"--dest {dest} exists and is not a regular file")
+    if dest.parent.is_dir() and not os.access(dest.parent, os.W_OK):
+        raise TlcSetupError(f"cannot write into {dest.parent}: permission denied")
+    if dest.is_file() and not os.access(dest, os.W_OK):
+        raise TlcSetupError(f"cannot overwrite {dest}: permission denied")
     if not force and dest.is_file() and sha256_of(dest) == expected:
         say(f"{dest} is already the pinned tla2tools.jar (sha256 {expected})")
         return dest
@@ -1085,13 +1095,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+TMP_PREFIX, OWNER = "membarrier-tlc-", "owner.pid"
+
+
+def reclaim_temporary_dirs() -> list[str]:
+    """Remove the temporary directories of runs whose process is gone (killed by SIGKILL, say); their paths."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        try:
+            pid = int((path / OWNER).read_text())
+            os.kill(pid, 0)
+            continue  # its owner still runs
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # not ours to judge (no owner file yet, another user's)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(str(path))
+    return removed
+
+
 _LIVE: set[subprocess.Popen] = set()
 _LIVE_LOCK = threading.Lock()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the process that started it dies, however it dies (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
 def _spawn(cmd: list[str], cwd: Path, stdout) -> subprocess.Popen:
+    # TLC runs in its own session (a terminal's Ctrl-C reaches Python only, which stops TLC cleanly), and dies
+    # with Python even on SIGKILL.  PR_SET_PDEATHSIG fires when the spawning *thread* ends, so it is set only
+    # from the main thread, which lives as long as the process.
+    main_thread = threading.current_thread() is threading.main_thread()
     proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
-                            text=True, encoding="utf-8", errors="replace", start_new_session=True)
+                            text=True, encoding="utf-8", errors="replace", start_new_session=True,
+                            preexec_fn=_die_with_parent if main_thread and sys.platform == "linux" else None)
     with _LIVE_LOCK:
         _LIVE.add(proc)
     return proc
@@ -1191,7 +1235,9 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers
     deps = module_dependencies(spec)
     params = operator_parameters(deps)
 
-    tmp = Path(tempfile.mkdtemp(prefix="membarrier-tlc-"))
+    reclaim_temporary_dirs()
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
+    (tmp / OWNER).write_text(str(os.getpid()))
     procs: list[subprocess.Popen] = []
     start = time.monotonic()
     collector = _Collector(params, start)
@@ -1380,6 +1426,12 @@ def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: lis
         status = "out-of-memory"
         message = (f"TLC ran out of memory (Java heap); give it more with --heap (e.g. --heap 8g) or fewer "
                    f"--workers; at that point: {distinct:,} distinct states, {generated:,} generated")
+    elif c.violations and c.violations[0].kind == "unknown" and c.errors:
+        # TLC failed while evaluating (an error in the spec, say) and printed the behavior up to that point:
+        # that trace belongs to the error, not to a violated invariant
+        status = "error"
+        message = (f"TLC failed (exit status {exit_code}) after a behavior of {len(c.violations[0].trace)} "
+                   f"state(s): {_error_text(c.errors) or _unframed_tail(unframed, 500, 'no message')}")
     elif c.violations:
         status = "violated"
         v = c.violations[0]
@@ -1490,7 +1542,7 @@ def check_spec(spec: Path, cfg: Path | None = None, *, invariants: Iterable[str]
         last = r
         assumptions_held = assumptions_held or r.assumptions_held
         notes += [n for n in r.notes if n not in notes]
-        if not r.finished:
+        if not r.finished or r.status == "error":  # TLC's own failure: another run would fail the same way
             break
         if r.status == "ok":
             for n in these_invs + these_props:
@@ -1535,10 +1587,11 @@ def check_spec(spec: Path, cfg: Path | None = None, *, invariants: Iterable[str]
         return TlcResult(preset=name or spec.stem, distinct_states=0, generated_states=0, depth=0, seconds=0.0,
                          properties=verdicts, counterexamples=cex, complete=False, status="timeout",
                          message="no time left to run TLC", runs=0)
-    status = last.status if not last.finished else ("violated" if VIOLATED in verdicts.values() else "ok")
-    message = last.message if not last.finished else ""
+    failed = not last.finished or last.status == "error"
+    status = last.status if failed else ("violated" if VIOLATED in verdicts.values() else "ok")
+    message = last.message if failed else ""
     unresolved = [n for n in [*pending_inv, *pending_prop] if verdicts.get(n) == NOT_CHECKED]
-    if last.finished and (unresolved or complete_run is None) and not any(
+    if not failed and (unresolved or complete_run is None) and not any(
             n not in invs + props + ["Deadlock"] for n in verdicts):  # (a false ASSUME ends checking on purpose)
         if timeout is not None and time.monotonic() - start >= timeout:
             status, message = "timeout", f"the {timeout:g}s timeout ran out after {runs} TLC run(s)"
@@ -1669,7 +1722,7 @@ def check_preset(preset_name: str, *, tla_dir: Path | None = None, **kw) -> TlcR
     hand-written one) has it evaluated in Python exactly as the explorer does, and a note says so.
     """
     from .presets import preset
-    from .properties import PROPERTIES, stable_einval
+    from .properties import PROPERTIES, Kind
     p = preset(preset_name)
     spec, cfg = preset_files(preset_name, tla_dir)
     text = cfg.read_text(errors="replace")
@@ -1679,18 +1732,19 @@ def check_preset(preset_name: str, *, tla_dir: Path | None = None, **kw) -> TlcR
     r = check_spec(spec, cfg, invariants=invs, properties=props, name=preset_name, **kw)
     verdicts = {q.name: r.properties.get(q.name, NOT_CHECKED) for q in PROPERTIES}
     notes = list(r.notes)
-    if "StableEinval" in wanted and "StableEinval" not in r.properties:
-        assumed = any(re.search(r"\bASSUME\s+StableEinval\b", _strip_tla_comments(m.read_text(errors="replace")))
+    static = [q for q in PROPERTIES if q.kind is Kind.STATIC and q.name in wanted and q.name not in r.properties]
+    for q in static:  # a fact of the Config: TLC checks it as an ASSUME, if the spec has one
+        assumed = any(re.search(rf"\bASSUME\s+{q.name}\b", _strip_tla_comments(m.read_text(errors="replace")))
                       for m in module_dependencies(spec))
         if assumed and r.assumptions_held:
-            verdicts["StableEinval"] = HOLDS  # TLC evaluated ASSUME StableEinval and went on
+            verdicts[q.name] = HOLDS  # TLC evaluated the ASSUME and went on
         elif assumed:
-            verdicts["StableEinval"] = NOT_CHECKED
+            verdicts[q.name] = NOT_CHECKED
         else:
-            verdicts["StableEinval"] = HOLDS if stable_einval(p.config) else VIOLATED
-            notes.append("StableEinval evaluated statically in Python (a property of the syscall rules; "
-                         "the spec neither lists nor ASSUMEs it)")
-    missing = sorted(n for n in wanted if n not in r.properties and n != "StableEinval")
+            verdicts[q.name] = HOLDS if q.decide(p.config) else VIOLATED
+            notes.append(f"{q.name} evaluated statically in Python (a property of the syscall rules; the spec "
+                         f"neither lists nor ASSUMEs it)")
+    missing = sorted(n for n in wanted if n not in r.properties and n not in {q.name for q in static})
     if missing:
         notes.append(f"not in {cfg.name}, so not checked by TLC: {', '.join(missing)}")
     for extra, v in r.properties.items():  # e.g. Deadlock

@@ -151,7 +151,8 @@ def _on_run(progress: ProgressLine):
 
 @contextlib.contextmanager
 def _sigterm_unwinds():
-    """While TLC runs, SIGTERM raises :class:`Terminated` so that cleanup happens as for Ctrl-C."""
+    """While TLC runs, SIGTERM and SIGHUP (the terminal closed) raise :class:`Terminated`, so that TLC is
+    stopped and its temporary files removed as for Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -159,11 +160,12 @@ def _sigterm_unwinds():
     def handler(signum, frame):
         raise Terminated()
 
-    old = signal.signal(signal.SIGTERM, handler)
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def _run_kw(args) -> dict:
@@ -188,7 +190,7 @@ def summary(result: tlc.TlcResult, expected: dict[str, str] | None = None) -> st
         if verdict == tlc.NOT_CHECKED and expected is not None and name not in expected:
             continue
         want = (expected or {}).get(name)
-        note = "" if want in (None, verdict) else f"   (DESIGN.md expects {want})"
+        note = "" if want in (None, verdict) else f"   (expected: {want})"
         lines.append(f"  {name:<28} {verdict}{note}")
     for note in result.notes:
         lines.append(f"  note: {note}")

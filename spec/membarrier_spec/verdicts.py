@@ -1,21 +1,24 @@
-"""The verdict table: presets by properties, as DESIGN.md prints it (✓ holds, ✗ violated, blank)."""
+"""The verdict table: presets by properties, as docs/design.md describes it (✓ holds, ✗ violated, blank)."""
 
 from __future__ import annotations
 
 from .presets import COLUMNS, PRESETS
+from .properties import Verdict
+
+NOT_CHECKED = Verdict.NOT_CHECKED
 
 SHORT = {"Ordering": "Ordering", "NoStaleCode": "NoStaleCode", "NoUseAfterFree": "NoUseAfterFree",
          "RqStateCovers": "RqStateCovers", "RegistrationReportTruthful": "RegReportTruthful",
          "RegistrationAtomic": "RegAtomic", "NoSpuriousIPI": "NoSpuriousIPI", "NoRqLock": "NoRqLock",
          "BoundedByCpus": "BoundedByCpus", "NoSchedOverheadUnreg": "NoSchedOverheadUnreg",
          "ExpeditedNeverBlocks": "ExpeditedNeverBlocks"}
-MARK = {"holds": "✓", "violated": "✗", "not-checked": ""}
+MARK = {Verdict.HOLDS: "✓", Verdict.VIOLATED: "✗", Verdict.NOT_CHECKED: ""}
 
 
 def cell(expected: str | None, got: str | None) -> str:
-    """``✓``/``✗``/blank, with ``≠`` and what was expected when the checker disagrees with DESIGN.md."""
-    got = got or "not-checked"
-    expected = expected or "not-checked"
+    """``✓``/``✗``/blank, with ``≠`` and what was expected when the checker disagrees with the expected verdict."""
+    got = Verdict(got or NOT_CHECKED)
+    expected = Verdict(expected or NOT_CHECKED)
     mark = MARK[got]
     if got != expected:
         return f"{mark or '?'} ≠{MARK[expected] or 'blank'}"
@@ -24,7 +27,7 @@ def cell(expected: str | None, got: str | None) -> str:
 
 def mismatches(name: str, properties: dict[str, str]) -> list[str]:
     expected = PRESETS[name].expected
-    return [p for p, v in properties.items() if expected.get(p, "not-checked") != v]
+    return [p for p, v in properties.items() if expected.get(p, NOT_CHECKED) != v]
 
 
 def markdown(results: dict[str, dict[str, str]]) -> str:

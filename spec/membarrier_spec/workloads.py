@@ -12,7 +12,7 @@ nothing in hardware), ``smp_mb()``, ``membarrier(cmd) -> rN``,
 
 Every CPU also has its idle task (a kernel thread pinned to it), so every
 scheduler path through a lazy mm is reachable.  A scenario is a function of
-the Config, because the 2017 designs of seed 000 had no registration step.
+the Config, because the 2017 designs of BoF 2017 had no registration step.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _register(config: Config, cmd: Cmd, reg: int) -> tuple[Op, ...]:
 def sb_private(config: Config) -> Workload:
     return Workload(
         "sb_private",
-        "SB through PRIVATE_EXPEDITED: T1 may switch in on another CPU concurrently (seed 000 scenario 1, "
+        "SB through PRIVATE_EXPEDITED: T1 may switch in on another CPU concurrently (BoF 2017 scenario 1, "
         "kernel scenario A)",
         (TaskSpec("T0", "A", _register(config, Cmd.REGISTER_PRIVATE_EXPEDITED, 2)
                   + (store(X, 1), membarrier(Cmd.PRIVATE_EXPEDITED, 1), load(Y, 0)),
@@ -143,45 +143,45 @@ def sb_private(config: Config) -> Workload:
          TaskSpec("T1", "A", (store(Y, 1), BARRIER, load(X, 0))),
          TaskSpec("P", "B", (), start_cpu=1)),
         forbidden=(("T0", 0, 0), ("T1", 0, 0), ("T0", 1, 0)),
-        source="kernel/sched/membarrier.c scenario A; seed 000 scenario 1")
+        source="kernel/sched/membarrier.c scenario A; BoF 2017 scenario 1")
 
 
 def mp_private(config: Config) -> Workload:
     return Workload(
         "mp_private",
-        "MP through PRIVATE_EXPEDITED: T1 may switch out concurrently (seed 000 scenario 2, kernel scenario B)",
+        "MP through PRIVATE_EXPEDITED: T1 may switch out concurrently (BoF 2017 scenario 2, kernel scenario B)",
         (TaskSpec("T0", "A", _register(config, Cmd.REGISTER_PRIVATE_EXPEDITED, 3)
                   + (load(Y, 0), membarrier(Cmd.PRIVATE_EXPEDITED, 1), load(X, 2)),
                   cpus=PINNED0, start_cpu=0, preemptible=False),
          TaskSpec("T1", "A", (store(X, 1), BARRIER, store(Y, 1)), start_cpu=1),
          TaskSpec("P", "B", ())),
         forbidden=(("T0", 0, 1), ("T0", 2, 0), ("T0", 1, 0)),
-        source="kernel/sched/membarrier.c scenario B; seed 000 scenario 2")
+        source="kernel/sched/membarrier.c scenario B; BoF 2017 scenario 2")
 
 
 def jit_sync_core(config: Config) -> Workload:
     return Workload(
         "jit_sync_core",
         "JIT: T0 rewrites code and calls PRIVATE_EXPEDITED_SYNC_CORE; T1 runs the code on any CPU, "
-        "through lazy-mm switches (seed 001)",
+        "through lazy-mm switches (sync-core RFC 2017)",
         (TaskSpec("T0", "A", (membarrier(Cmd.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 1), MODIFY_CODE,
                               membarrier(Cmd.PRIVATE_EXPEDITED_SYNC_CORE, 0)),
                   cpus=PINNED0, start_cpu=0, preemptible=False),
          TaskSpec("T1", "A", (EXECUTE_CODE,), cpus=ANY, start_cpu=1)),
-        source="seed 001 (sysret is not core serializing)")
+        source="Mathieu Desnoyers, sync-core RFC, 2017 (sysret is not core serializing)")
 
 
 def global_exit(config: Config) -> Workload:
     return Workload(
         "global_exit",
         "GLOBAL_EXPEDITED while a registered single-threaded process P exits and its mm is freed "
-        "(seed 004)",
+        "(racy-load thread 2019)",
         (TaskSpec("T0", "A", (membarrier(Cmd.GLOBAL_EXPEDITED, 0),), cpus=PINNED0, start_cpu=0,
                   preemptible=False),
          TaskSpec("P", "B", (membarrier(Cmd.REGISTER_GLOBAL_EXPEDITED, 0), EXIT), start_cpu=1,
                   preemptible=False),
          TaskSpec("Q", "C", ())),
-        source="seed 004 (p->mm->membarrier_state racy load)")
+        source="Will Deacon, membarrier_state racy-load thread, 2019 (p->mm->membarrier_state racy load)")
 
 
 def sb_global(config: Config) -> Workload:

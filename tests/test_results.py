@@ -1,0 +1,79 @@
+"""The result store: a preset is explored once and reused until anything that decides its answer changes."""
+
+from __future__ import annotations
+
+import json
+
+from membarrier_spec import results
+from membarrier_spec.presets import preset
+from membarrier_spec.results import ResultStore, explore_presets, result_key
+
+SMALL = ["register-no-rq-sync", "sync-core-skip-caller"]
+
+
+def _key(name, **changes):
+    p = preset(name)
+    return result_key(name, p.config.evolve(**changes) if changes else p.config, p.checked)
+
+
+def test_key_covers_config_checked_engine_and_model(monkeypatch):
+    base = _key("mainline")
+    assert base == _key("mainline")
+    assert _key("mainline", exit_mb=False) != base                      # a Config field
+    assert _key("mainline", online_cpus=3) != base
+    p = preset("mainline")
+    assert result_key("mainline", p.config, ("Ordering",)) != base      # the checked properties
+    assert result_key("mainline", p.config, p.checked, engine="tlc") != base
+    assert result_key("mainline", p.config, p.checked, engine_version="9.9") != base
+    monkeypatch.setattr(results, "_FINGERPRINT", "a different model source")
+    assert _key("mainline") != base                                      # the model's code
+
+
+def test_fingerprint_covers_every_module():
+    results._FINGERPRINT = None
+    first = results.model_fingerprint()
+    assert len(first) == 64 and results.model_fingerprint() == first
+
+
+def _json(result) -> dict:
+    return json.loads(json.dumps(result.to_json(), default=list))
+
+
+def test_explored_once_then_reused(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    lines: list[str] = []
+    first = explore_presets(SMALL, jobs=1, progress=lines.append, store=store)
+    assert sum(line.startswith("explored ") for line in lines) == 2
+    lines.clear()
+    again = explore_presets(SMALL, jobs=1, progress=lines.append, store=store)
+    assert not any(line.startswith("explored ") for line in lines) and lines[0].startswith("reused 2")
+    for name in SMALL:
+        assert _json(again[name].result) == _json(first[name].result)
+        assert again[name].projections == first[name].projections
+    lines.clear()
+    explore_presets(SMALL[:1], jobs=1, progress=lines.append, store=store, fresh=True)
+    assert [line.split(":")[0] for line in lines] == [f"explored {SMALL[0]}"]
+
+
+def test_a_stale_or_damaged_result_is_explored_again(tmp_path):
+    store = ResultStore(tmp_path)
+    explore_presets(SMALL[:1], jobs=1, store=store)
+    path = store.path(SMALL[0])
+    data = json.loads(path.read_text())
+    data["key"] = "stale"
+    path.write_text(json.dumps(data))
+    assert store.load(SMALL[0], _key(SMALL[0])) is None
+    path.write_text("{ not json")
+    assert store.load(SMALL[0], _key(SMALL[0])) is None
+    lines: list[str] = []
+    explore_presets(SMALL[:1], jobs=1, progress=lines.append, store=store)
+    assert lines[0].startswith(f"explored {SMALL[0]}")
+    assert store.load(SMALL[0], _key(SMALL[0])) is not None
+
+
+def test_an_unwritable_store_only_loses_the_cache(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    runs = explore_presets(SMALL[:1], jobs=1, store=ResultStore(blocker / "results"))
+    assert runs[SMALL[0]].result.complete
+    assert "not stored" in capsys.readouterr().err
