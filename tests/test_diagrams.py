@@ -17,7 +17,7 @@ from membarrier_spec import abi, diagrams, results
 from membarrier_spec.state import action_text
 from membarrier_spec.explore import VIOLATED, explore
 from membarrier_spec.model import Model
-from membarrier_spec.presets import PRESETS, preset
+from membarrier_spec.presets import COLUMNS, PRESETS, preset
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "diagrams"
@@ -146,7 +146,7 @@ def test_every_violated_cell_links_to_its_swimlane():
     md = diagrams.verdict_markdown(table, link)
     for name, props in table.items():
         for prop, verdict in props.items():
-            if verdict == VIOLATED and prop in diagrams.COLUMNS:
+            if verdict == VIOLATED and prop in COLUMNS:
                 href = f"{diagrams.swimlane_name(name, prop)}.svg"
                 assert f'HREF="{href}"' in matrix and f"(swimlane-{name}-{prop}.svg)" in md
 
@@ -259,12 +259,12 @@ def test_unknown_preset_is_one_line(command, tmp_path):
 @pytest.mark.tlc
 def test_report_with_the_tlc_engine(tmp_path):
     """TLC's verdicts in the report equal the explorer's; its counterexamples are replayed and drawn."""
-    from membarrier_spec import tlc
+    from membarrier_spec import tlc, tlc_presets
     from membarrier_spec.errors import MembarrierSpecError
     from membarrier_spec.report import write_report
     try:
         tlc.find_jar()
-        tlc.preset_files("racy-state-load")
+        tlc_presets.preset_files("racy-state-load")
     except MembarrierSpecError as exc:
         pytest.skip(f"TLC cannot run here: {exc}")
     out = write_report(tmp_path, engine="tlc", names=["racy-state-load"])

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import tlc_or_skip
 
 from membarrier_spec import cli
 from membarrier_spec.explore import explore
-from membarrier_spec.errors import MembarrierSpecError
 from membarrier_spec.model import Model
 from membarrier_spec.presets import preset
 from membarrier_spec.replay import TraceError, explorer_trace, replay_trace
@@ -54,14 +54,10 @@ def test_unknown_property_is_an_error(tmp_path):
 
 @pytest.mark.tlc
 def test_tlc_counterexample_replays_and_draws_like_the_explorers():
-    from membarrier_spec import tlc
-    try:
-        tlc.find_jar()
-        tlc.find_java()
-    except MembarrierSpecError as exc:
-        pytest.skip(f"TLC cannot run here: {exc}")
+    from membarrier_spec import tlc_presets
+    tlc_or_skip()
     name = "racy-state-load"
-    result = tlc.check_preset(name).to_json()
+    result = tlc_presets.check_preset(name).to_json()
     model = Model(preset(name).config)
     trace = json.loads(json.dumps(result))["counterexamples"]["NoUseAfterFree"]
     done = replay_trace(model, "NoUseAfterFree", trace, "tlc")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from membarrier_spec import results
 from membarrier_spec.presets import preset
@@ -77,3 +80,21 @@ def test_an_unwritable_store_only_loses_the_cache(tmp_path, capsys):
     runs = explore_presets(SMALL[:1], jobs=1, store=ResultStore(blocker / "results"))
     assert runs[SMALL[0]].result.complete
     assert "not stored" in capsys.readouterr().err
+
+
+@pytest.mark.tlc
+def test_tlc_results_are_stored_and_reused(tmp_path, monkeypatch, capsys):
+    from conftest import tlc_or_skip
+    from membarrier_spec import cli
+    tlc_or_skip()
+    monkeypatch.chdir(tmp_path)
+    tla_dir = str(Path(__file__).resolve().parent.parent / "tla")
+    args = ["check", "register-no-rq-sync", "--tla-dir", tla_dir, "--workers", "1"]
+    first = cli.main(args)
+    out1, err1 = capsys.readouterr()
+    assert (tmp_path / "build" / "results" / "register-no-rq-sync.tlc.json").is_file()
+    again = cli.main(args)
+    out2, err2 = capsys.readouterr()
+    assert (first, out1) == (again, out2) and "reused the stored TLC result" in err2
+    cli.main(args + ["--fresh", "--quiet"])
+    assert "reused" not in capsys.readouterr().err

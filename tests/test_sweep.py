@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tlc_or_skip
 
 from membarrier_spec import cli
 
@@ -186,6 +187,8 @@ def test_a_full_disk_is_one_line(args, tmp_path):
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 143)]
 
 
+
+
 def _interrupt(args: list[str], sig: int, wait_for: str, cwd: Path) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "membarrier_spec.cli", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, cwd=cwd)
@@ -211,13 +214,7 @@ def test_signals_during_exploration(sig, status, tmp_path):
 @pytest.mark.tlc
 @pytest.mark.parametrize("sig,status", SIGNALS, ids=[s.name for s, _ in SIGNALS])
 def test_signals_during_tlc_leave_nothing_behind(sig, status, tmp_path):
-    from membarrier_spec import tlc
-    from membarrier_spec.errors import MembarrierSpecError
-    try:
-        tlc.find_jar()
-        tlc.find_java()
-    except MembarrierSpecError as exc:
-        pytest.skip(f"TLC cannot run here: {exc}")
+    tlc_or_skip()
     before = _leftovers()
     code, err = _interrupt(["check", "mainline", "--engine", "tlc"], sig, "generated", tmp_path)
     assert code == status, err
@@ -230,13 +227,7 @@ def test_signals_during_tlc_leave_nothing_behind(sig, status, tmp_path):
 @pytest.mark.tlc
 def test_a_killed_run_is_reclaimed_by_the_next(tmp_path):
     """SIGKILL of Python: TLC dies with it (PR_SET_PDEATHSIG), and the next run removes its temporary files."""
-    from membarrier_spec import tlc
-    from membarrier_spec.errors import MembarrierSpecError
-    try:
-        tlc.find_jar()
-        tlc.find_java()
-    except MembarrierSpecError as exc:
-        pytest.skip(f"TLC cannot run here: {exc}")
+    tlc = tlc_or_skip()
     before = _leftovers()
     proc = subprocess.Popen([sys.executable, "-m", "membarrier_spec.cli", "check", "mainline", "--engine", "tlc"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
@@ -255,14 +246,8 @@ def test_a_killed_run_is_reclaimed_by_the_next(tmp_path):
 def test_tlc_evaluation_errors_reach_the_user(module, capsys):
     """An evaluation error is TLC's failure, said in TLC's words, after one run: never a violation, never
     'gave up after N runs'."""
-    from membarrier_spec import tlc
-    from membarrier_spec.errors import MembarrierSpecError
     from membarrier_spec.tlc_cli import tlc_run_main
-    try:
-        tlc.find_jar()
-        tlc.find_java()
-    except MembarrierSpecError as exc:
-        pytest.skip(f"TLC cannot run here: {exc}")
+    tlc_or_skip()
     fixtures = Path(__file__).resolve().parent / "fixtures" / "tla"
     status = tlc_run_main([str(fixtures / f"{module}.tla"), "--config", str(fixtures / f"{module}.cfg")])
     err = capsys.readouterr().err

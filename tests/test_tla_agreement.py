@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tlc_or_skip
 
-from membarrier_spec import tla
-from membarrier_spec.errors import MembarrierSpecError
+from membarrier_spec import tla, tla_values
 from membarrier_spec.explore import Explorer
 from membarrier_spec.model import Model
 from membarrier_spec.presets import PRESETS, preset
@@ -38,17 +38,6 @@ TIMEOUT = float(os.environ.get("MEMBARRIER_SPEC_TLC_TIMEOUT", "900"))
 SELECTED = [n.strip() for n in os.environ.get("MEMBARRIER_SPEC_TLC_PRESETS", "").split(",") if n.strip()]
 
 
-def _tlc_or_skip():
-    try:
-        from membarrier_spec import tlc
-    except ImportError as exc:  # pragma: no cover - the runner ships with the package
-        pytest.skip(f"membarrier_spec.tlc is not available: {exc}")
-    try:
-        tlc.find_jar()
-        tlc.find_java()
-    except MembarrierSpecError as exc:
-        pytest.skip(f"TLC cannot run here: {exc}")
-    return tlc
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +71,7 @@ def explorer_distinct_states(name: str) -> int:
 def replay(model: Model, prop: str, trace: list[dict]) -> None:
     """A TLC counterexample is a path of the Python model that breaks ``prop`` only at its end."""
     assert trace and trace[0]["action"] == "Init", trace[:1]
-    states = [tla.decode_state(step["state"]) for step in trace]
+    states = [tla_values.decode_state(step["state"]) for step in trace]
     assert states[0] in model.initial_states(), f"{prop}: TLC's first state is not an initial state"
     check = BY_NAME[prop].check
     for i in range(1, len(states)):
@@ -113,7 +102,7 @@ def _params():
 
 @pytest.mark.parametrize("name", _params())
 def test_tlc_agrees_with_the_explorer(name, tla_dir, record_property):
-    tlc = _tlc_or_skip()
+    tlc = tlc_or_skip()
     p = PRESETS[name]
     model = Model(p.config)
     mod = tla.module_name(name)
@@ -171,7 +160,7 @@ def test_tlc_evaluates_the_decision_table_as_syscalls_decide(name, tla_dir, tmp_
 
     from membarrier_spec import syscalls
     from membarrier_spec.abi import State
-    tlc = _tlc_or_skip()
+    tlc = tlc_or_skip()
     mod = tla.module_name(name)
     for f in ("Membarrier.tla", f"{mod}.tla"):
         (tmp_path / f).write_text((tla_dir / f).read_text())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from membarrier_spec import syscalls, tla, tlc
+from membarrier_spec import files, syscalls, tla, tla_values, tlc
 from membarrier_spec.abi import REGISTRATION_PAIRS, State
 from membarrier_spec.model import Model
 from membarrier_spec.presets import PRESETS, preset
@@ -65,7 +65,7 @@ def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkey
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tla.os, "replace", interrupted)
+    monkeypatch.setattr(files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         tla.generate(out, ["racy-state-load"])
     monkeypatch.undo()
@@ -299,19 +299,19 @@ def test_states_encode_and_decode(name):
                 seen.add(ns)
                 states.append(ns)
     for s in states:
-        values = tla.state_values(s)
-        assert tla.decode_state(values) == s
-        parsed = tlc.parse_tla_state(tla.encode_state(s))
-        assert list(parsed) == list(tla.VARIABLES)
-        assert tla.decode_state(parsed) == s
+        values = tla_values.state_values(s)
+        assert tla_values.decode_state(values) == s
+        parsed = tlc.parse_tla_state(tla_values.encode_state(s))
+        assert list(parsed) == list(tla_values.VARIABLES)
+        assert tla_values.decode_state(parsed) == s
 
 
 def test_decode_rejects_an_incomplete_state():
     model = Model(preset("racy-state-load").config)
-    values = tla.state_values(model.initial_states()[0])
+    values = tla_values.state_values(model.initial_states()[0])
     del values["ghost"]
     with pytest.raises(tla.GeneratorError):
-        tla.decode_state(values)
+        tla_values.decode_state(values)
 
 
 def test_a_variant_config_renders_its_sizes_and_says_so():
@@ -323,3 +323,29 @@ def test_a_variant_config_renders_its_sizes_and_says_so():
     assert "Variant of the preset's Config: online_cpus=3, scenarios=('global_exit',)." in module
     assert 'name |-> "global_exit"' in module and 'name |-> "sb_private"' not in module
     assert "Variant" not in tla.render_preset("mainline")["MC_mainline.tla"]
+
+
+def test_an_interrupted_generation_leaves_the_old_set(tmp_path, monkeypatch):
+    """A failure after some files were staged renames none of them: the set on disk stays the old one."""
+    out = tmp_path / "tla"
+    tla.generate(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for p in out.glob("MC_*.tla"):
+        p.write_text(tla.TLA_HEADER + "\n(* old *)\n")
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    staged = []
+    real_stage = files._stage
+
+    def stage_then_fail(path, data):
+        if len(staged) == 3:
+            raise OSError(28, "No space left on device")
+        staged.append(path)
+        return real_stage(path, data)
+
+    monkeypatch.setattr(files, "_stage", stage_then_fail)
+    with pytest.raises(tla.GeneratorError, match="No space left"):
+        tla.generate(out)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == old
+    tla.generate(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -6,7 +6,7 @@
 \* commands?
 \* Notes: RqStateCovers fails through the lazy return inherited from mainline (a registration during
 \* the lazy window of sb_private), and ExpeditedNeverBlocks because the expedited commands still
-\* take membarrier_ipi_mutex and cpus_read_lock(), which may sleep (the 2019 code of the seed took
+\* take membarrier_ipi_mutex and cpus_read_lock(), which may sleep (the 2019 code took
 \* cpus_read_lock() too): the allocation policy alone does not make them non-blocking. The design
 \* table expected both to hold; they do with membarrier_switch_mm=prev_mm and ipi_locks=none.
 \*

@@ -41,10 +41,11 @@ def cmd_diagrams(args) -> int:
     from pathlib import Path
 
     from . import diagrams
+    from .presets import PRESETS, preset
     diagrams.dot_path()  # no dot: one line, before any work
-    names = args.presets or list(diagrams.PRESETS)
+    names = args.presets or list(PRESETS)
     for name in names:
-        diagrams.preset(name)  # an unknown preset: one line, before any work
+        preset(name)  # an unknown preset: one line, before any work
     complete = not args.presets
     out = Path(args.out)
     if not args.check:

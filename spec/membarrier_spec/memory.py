@@ -46,16 +46,17 @@ NONE = -1  # an empty store-buffer slot
 Vec = tuple[int, ...]
 
 
-def _set(vec: Vec, i: int, value: int) -> Vec:
+def replace(vec: tuple, i: int, value) -> tuple:
+    """``vec`` with ``vec[i] = value`` (states are tuples; every module edits them through this)."""
     return vec[:i] + (value,) + vec[i + 1:]
 
 
 def store(mem: Vec, sbuf: Vec, view: Vec, var: int, value: int) -> tuple[Vec, Vec, Vec]:
     """A CPU stores ``value`` to ``var``: into its buffer (an older pending store to ``var`` goes first)."""
     if sbuf[var] != NONE:
-        mem = _set(mem, var, sbuf[var])
-        view = _set(view, var, sbuf[var])
-    return mem, _set(sbuf, var, value), view
+        mem = replace(mem, var, sbuf[var])
+        view = replace(view, var, sbuf[var])
+    return mem, replace(sbuf, var, value), view
 
 
 def load(sbuf: Vec, view: Vec, var: int) -> int:
@@ -75,9 +76,9 @@ def smp_mb(mem: Vec, sbuf: Vec) -> tuple[Vec, Vec, Vec]:
 def drain(mem: Vec, sbuf: Vec, view: Vec, var: int) -> tuple[Vec, Vec, Vec]:
     """The pending store to ``var`` becomes globally visible (enabled when one is pending)."""
     value = sbuf[var]
-    return _set(mem, var, value), _set(sbuf, var, NONE), _set(view, var, value)
+    return replace(mem, var, value), replace(sbuf, var, NONE), replace(view, var, value)
 
 
 def propagate(mem: Vec, view: Vec, var: int) -> Vec:
     """This CPU's view of ``var`` catches up with memory (enabled when they differ)."""
-    return _set(view, var, mem[var])
+    return replace(view, var, mem[var])

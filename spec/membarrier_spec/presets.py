@@ -159,26 +159,23 @@ _add("rfc-2015", "Desnoyers, sys_membarrier RFC v12 2015: mm_cpumask + rq lock, 
 _add("racy-state-load", "Deacon, Desnoyers, racy-load thread 2019: read rq->curr->mm->membarrier_state",
      "Can GLOBAL_EXPEDITED read a freed mm_struct when it dereferences rq->curr->mm?",
      ". . ✗ . . . . . . . .", rq_state_load="curr_mm", scenarios=("global_exit",))
+# The two 2019 allocation policies inherit mainline's scheduler and locks (see their notes).
+SYNC_RQ_NOTES = ("RqStateCovers fails through the lazy return inherited from mainline (a registration during the "
+                 "lazy window of sb_private), and ExpeditedNeverBlocks because the expedited commands still take "
+                 "membarrier_ipi_mutex and cpus_read_lock(), which may sleep (the 2019 code took cpus_read_lock() "
+                 "too): the allocation policy alone does not make them non-blocking. The design table expected "
+                 "both to hold; they do with membarrier_switch_mm=prev_mm and ipi_locks=none.")
+SYNC_RQ_DESIGN = "✓ . ✓ ✓ . ✓ . . . . ✓"
 _add("sync-rq-nowait-fallback", "Deacon, Desnoyers, racy-load thread 2019, v2: GFP_NOWAIT with per-CPU IPI fallback",
      "Does the fallback keep ordering, atomic registration and never-blocking expedited commands?",
      "✓ . ✓ ✗ . ✓ . . . . ✗",
-     notes="RqStateCovers fails through the lazy return inherited from mainline (a registration during the "
-           "lazy window of sb_private), and ExpeditedNeverBlocks because the expedited commands still take "
-           "membarrier_ipi_mutex and cpus_read_lock(), which may sleep (the 2019 code of the seed took "
-           "cpus_read_lock() too): the allocation policy alone does not make them non-blocking. The design "
-           "table expected both to hold; they do with membarrier_switch_mm=prev_mm and ipi_locks=none.",
-     design="✓ . ✓ ✓ . ✓ . . . . ✓",
+     notes=SYNC_RQ_NOTES, design=SYNC_RQ_DESIGN,
      alloc_policy="gfp_nowait_fallback", inject_alloc_failure=True,
      scenarios=("sb_private", "global_exit"))
 _add("sync-rq-ewouldblock", "Deacon, Desnoyers, racy-load thread 2019, suggested: GFP_NOWAIT and -EWOULDBLOCK",
      "Does failing with -EWOULDBLOCK (allocating before touching the state) keep every promise?",
      "✓ . ✓ ✗ . ✓ . . . . ✗",
-     notes="RqStateCovers fails through the lazy return inherited from mainline (a registration during the "
-           "lazy window of sb_private), and ExpeditedNeverBlocks because the expedited commands still take "
-           "membarrier_ipi_mutex and cpus_read_lock(), which may sleep (the 2019 code of the seed took "
-           "cpus_read_lock() too): the allocation policy alone does not make them non-blocking. The design "
-           "table expected both to hold; they do with membarrier_switch_mm=prev_mm and ipi_locks=none.",
-     design="✓ . ✓ ✓ . ✓ . . . . ✓",
+     notes=SYNC_RQ_NOTES, design=SYNC_RQ_DESIGN,
      alloc_policy="ewouldblock", inject_alloc_failure=True,
      scenarios=("sb_private", "global_exit"))
 _add("register-no-rq-sync", "registration without runqueue sync",

@@ -134,7 +134,7 @@ STABLE_EINVAL_USERS: tuple[int, ...] = (1, 2)
 
 
 def stable_einval(config) -> bool:
-    """For every command with flags 0, -EINVAL/-ENOSYS does not depend on the mm's state or users."""
+    """For every command with flags 0, whether it returns -EINVAL does not depend on the mm's state or users."""
     for cmd in STABLE_EINVAL_CMDS:
         answers = set()
         for state in STABLE_EINVAL_STATES:

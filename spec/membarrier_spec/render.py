@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .abi import State
 from .memory import NONE
-from .state import GHOSTS, NO_MM, KState, action_text
+from .state import GHOSTS, KState, action_text
 
 
 def state_bits(value: int) -> str:
@@ -70,10 +70,6 @@ def _val(model, layout, var: int, value: int):
     if var >= 2:  # rq->curr variables hold task ids
         return layout.task_name(value)
     return value
-
-
-def mm_label(layout, m: int) -> str:
-    return layout.mm_name(m) if m != NO_MM else "NULL"
 
 
 def trace_lines(trace: list[dict]) -> list[str]:

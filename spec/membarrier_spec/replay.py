@@ -61,7 +61,7 @@ def _from_json(value: Any) -> Any:
 
 
 def _tlc_state(values: dict) -> KState:
-    from .tla import decode_state
+    from .tla_values import decode_state
     try:
         return decode_state({k: _from_json(v) for k, v in values.items()})
     except (KeyError, TypeError, ValueError, IndexError) as exc:

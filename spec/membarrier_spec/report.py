@@ -16,11 +16,11 @@ from typing import Callable
 
 import attrs
 
-from . import __version__, diagrams, tlc
+from . import __version__, diagrams, tlc_presets
 from . import results as results_store
 from .config import Config
 from .explore import NOT_CHECKED, VIOLATED
-from .presets import ALWAYS_CHECKED, COLUMNS, PRESETS
+from .presets import ALWAYS_CHECKED, COLUMNS, PRESETS, preset
 from .properties import BY_NAME
 from .render import trace_lines
 from .replay import explorer_trace
@@ -79,9 +79,9 @@ def config_changes(config: Config) -> list[str]:
 
 
 def tlc_result(name: str) -> EngineResult:
-    """TLC's verdicts on a preset (``membarrier_spec.tlc.check_preset``), its counterexamples replayed into
+    """TLC's verdicts on a preset (``membarrier_spec.tlc_presets.check_preset``), its counterexamples replayed into
     the explorer's shape (:func:`membarrier_spec.replay.explorer_trace`) so that they are drawn the same way."""
-    got = tlc.check_preset(name)
+    got = tlc_presets.check_preset(name)
     drawn = {prop: explorer_trace(name, trace) for prop, trace in got.counterexamples.items()}
     notes = list(got.notes)
     if not got.finished:
@@ -205,7 +205,7 @@ def write_report(out: str | Path = "report", *, engine: str = "explorer", jobs: 
     """Explore (and run TLC with ``engine="tlc"``), render, and write the report into ``out``."""
     diagrams.dot_path()
     for name in names or ():
-        diagrams.preset(name)  # an unknown preset: one line, before any work
+        preset(name)  # an unknown preset: one line, before any work
     target = diagrams.writable_dir(Path(out))
     names = list(names or PRESETS)
     runs = results_store.explore_presets(names, jobs, progress, store=results_store.ResultStore(), fresh=fresh)

@@ -101,20 +101,35 @@ class ResultStore:
 
     def save(self, run, key: str) -> None:
         """Write ``run`` atomically; a store that cannot be written is only a lost cache, never an error."""
-        data = {"key": key, "result": run.result.to_json(),
-                "projections": [attrs.asdict(p, recurse=False) for p in run.projections]}
+        self._write(run.name, ENGINE, {"key": key, "result": run.result.to_json(),
+                                       "projections": [attrs.asdict(p, recurse=False) for p in run.projections]})
+
+    def load_output(self, name: str, engine: str, key: str) -> dict | None:
+        """What a command printed for ``name`` with ``engine`` (``{"text", "json", "status"}``), if current."""
+        try:
+            data = json.loads(self.path(name, engine).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != key or not {"text", "json", "status"} <= set(data):
+            return None
+        return data
+
+    def save_output(self, name: str, engine: str, key: str, output: dict) -> None:
+        self._write(name, engine, {"key": key, **output})
+
+    def _write(self, name: str, engine: str, data: dict) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{run.name}.", dir=self.root)
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.root)
             try:
                 with os.fdopen(fd, "w") as f:
                     json.dump(data, f, separators=(",", ":"), default=list)
-                os.replace(tmp, self.path(run.name))
+                os.replace(tmp, self.path(name, engine))
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
         except OSError as exc:
-            print(f"membarrier-spec: note: result of {run.name} not stored ({exc.strerror})", file=sys.stderr)
+            print(f"membarrier-spec: note: result of {name} not stored ({exc.strerror})", file=sys.stderr)
 
 
 def explore_presets(names: list[str], jobs: int | None = None, progress: Callable[[str], None] | None = None,

@@ -13,7 +13,7 @@ import attrs
 from . import memory, syscalls
 from .config import Config
 from .errors import ConfigError
-from .memory import NONE
+from .memory import NONE, replace
 from .workloads import SCENARIOS, USER_VARS, VAR_NAMES, TaskSpec, Workload
 
 NO_MM = -1
@@ -199,11 +199,6 @@ class Setup:
             cpus.append(Cpu(curr=curr[c], active_mm=active, rq_state=0, sbuf=(NONE,) * len(mem), view=mem))
         mms = tuple(Mm(users=users[m], lazy=lazy[m]) for m in range(len(layout.mm_names)))
         return KState(index, tuple(cpus), tasks, mms, mem)
-
-
-def replace(seq: tuple, index: int, value) -> tuple:
-    """``seq`` with ``seq[index] = value``."""
-    return seq[:index] + (value,) + seq[index + 1:]
 
 
 # --- small pure editors used by every action module ---

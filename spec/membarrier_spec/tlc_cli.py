@@ -31,8 +31,8 @@ import sys
 import threading
 from pathlib import Path
 
-from . import tlc
-from .cli import positive_int
+from . import tlc, tlc_presets
+from .cli import add_fresh, positive_int
 from .errors import MembarrierSpecError, Terminated
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
@@ -60,6 +60,7 @@ def register(sub) -> None:
                    help="TLC on tla/MC_<preset>.tla (default) or the Python explorer")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_fresh(p)
     _tlc_options(p)
     p.set_defaults(func=cmd_check)
 
@@ -231,14 +232,26 @@ def cmd_check(args) -> int:
             raise MembarrierSpecError(f"{', '.join(used)} only apply to --engine tlc")
         from .explore_cli import run_and_print
         return run_and_print(p, p.config, as_json=args.json, quiet=args.quiet, checked=p.checked)
+    from .results import ResultStore
+    store = ResultStore()
+    key = tlc_presets.result_key(p.name, args.tla_dir, args.jar)
+    stored = None if args.fresh or args.timeout else store.load_output(p.name, "tlc", key)
+    if stored is not None:  # the same preset, model, spec files and jar: TLC's answer cannot have changed
+        print(f"{p.name}: reused the stored TLC result from {store.root} (--fresh runs TLC again)", file=sys.stderr)
+        print(stored["json" if args.json else "text"])
+        return stored["status"]
     progress = ProgressLine(p.name, enabled=not args.quiet)
     with _sigterm_unwinds():  # a SIGTERM is reported by cli.main (exit 143)
         try:
-            result = tlc.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,
-                                      on_run=_on_run(progress), **_run_kw(args))
+            result = tlc_presets.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,
+                                              on_run=_on_run(progress), **_run_kw(args))
         finally:
             progress.end()
-    return _report(result, args.json, "membarrier-spec", p.expected)
+    status = _report(result, args.json, "membarrier-spec", p.expected)
+    if result.finished and not args.distributed:
+        store.save_output(p.name, "tlc", key, {"json": json.dumps(result.to_json(), indent=2),
+                                                "text": summary(result, p.expected), "status": status})
+    return status
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -281,7 +294,7 @@ def tlc_run(argv: list[str] | None = None) -> int:
             raise MembarrierSpecError("--config applies to a SPEC.tla; a preset uses tla/MC_<preset>.cfg")
         progress = ProgressLine(p.name, enabled=not args.quiet)
         expected = p.expected
-        run = lambda: tlc.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,  # noqa: E731
+        run = lambda: tlc_presets.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,  # noqa: E731
                                        on_run=_on_run(progress), **kw)
     with _sigterm_unwinds():
         try:

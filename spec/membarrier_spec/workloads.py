@@ -17,12 +17,14 @@ the Config, because the 2017 designs of BoF 2017 had no registration step.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import attrs
 
 from .abi import Cmd
-from .config import Config
+
+if TYPE_CHECKING:  # a scenario is a function of the Config, which validates scenario names against this module
+    from .config import Config
 
 X, Y = 0, 1
 VAR_NAMES = ("x", "y")
