@@ -87,13 +87,13 @@ def _names():
     return SELECTED or list(PRESETS)
 
 
-# Presets above 50,000 distinct states: each takes TLC 20 s to 2 min on two shared cores (mainline, four
+# Presets of about 50,000 distinct states and more: each takes TLC 20 s to 2 min on two shared cores (mainline, four
 # runs, the longest), together about 9 of the agreement test's 13 minutes, so they are marked slow.  The
 # others (about 2.5 minutes together) cover every kind of step.  Run everything with `-m tlc`.
 SLOW = {"mainline", "mainline-ppc", "lazy-mm-implicit-mb", "resolution-e-register", "resolution-a-ipi-all",
         "sync-rq-ewouldblock", "lazy-mm-explicit-mb", "resolution-c-per-thread", "ppc-2017",
         "resolution-d-keep-mb", "resolution-b-lock-rqs", "rfc-2015", "fix-switch-prev-mm", "fix-no-early-return",
-        "fix-user-prev-mm", "fix-register-lazy"}
+        "fix-user-prev-mm", "fix-register-lazy", "no-entry-mb", "no-exit-mb", "sync-rq-nowait-fallback"}
 
 
 def _params():

@@ -156,7 +156,25 @@ def build_context(runs: dict[str, diagrams.PresetRun], engine: str,
         "table_md": diagrams.verdict_markdown(
             table, diagrams._linker("markdown", table, {n: er.counterexamples for n, er in engine_results.items()})),
         "table_rows": _table_rows(table, engine_results),
+        "finding": _finding(engine_results),
     }
+
+
+# The candidate fixes of the lazy return, compared in the report's "Finding" section.
+FIXES = ("fix-switch-prev-mm", "fix-no-early-return", "fix-user-prev-mm", "fix-register-lazy")
+
+
+def _finding(engine_results: dict[str, EngineResult]) -> dict | None:
+    """The lazy-return section: mainline's Ordering and RqStateCovers as this engine found them, and each fix's."""
+    if "mainline" not in engine_results:
+        return None
+    def row(name: str) -> dict:
+        props = engine_results[name].properties
+        return {"name": name, "source": PRESETS[name].source, "ordering": MARK[props.get("Ordering", NOT_CHECKED)],
+                "covers": MARK[props.get("RqStateCovers", NOT_CHECKED)],
+                "swimlane": diagrams.swimlane_name(name, "Ordering") if props.get("Ordering") == VIOLATED else None}
+    return {"mainline": row("mainline"), "fixes": [row(n) for n in FIXES if n in engine_results],
+            "notes": PRESETS["mainline"].notes.split(". ")[0] + "."}
 
 
 def _table_rows(table: dict[str, dict[str, str]], results: dict[str, EngineResult]) -> list[dict]:
