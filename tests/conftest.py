@@ -15,3 +15,16 @@ def tlc_or_skip():
     except MembarrierSpecError as exc:
         pytest.skip(f"TLC cannot run here: {exc}")
     return tlc
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _results_out_of_the_tree(tmp_path_factory):
+    """Commands run by the tests store their results in a temporary directory, not in build/results/."""
+    import os
+    old = os.environ.get("MEMBARRIER_SPEC_RESULTS")
+    os.environ["MEMBARRIER_SPEC_RESULTS"] = str(tmp_path_factory.mktemp("results"))
+    yield
+    if old is None:
+        os.environ.pop("MEMBARRIER_SPEC_RESULTS", None)
+    else:
+        os.environ["MEMBARRIER_SPEC_RESULTS"] = old

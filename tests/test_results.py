@@ -88,6 +88,7 @@ def test_tlc_results_are_stored_and_reused(tmp_path, monkeypatch, capsys):
     from membarrier_spec import cli
     tlc_or_skip()
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MEMBARRIER_SPEC_RESULTS", raising=False)  # the default place, under this test's cwd
     tla_dir = str(Path(__file__).resolve().parent.parent / "tla")
     args = ["check", "register-no-rq-sync", "--tla-dir", tla_dir, "--workers", "1"]
     first = cli.main(args)

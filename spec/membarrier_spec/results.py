@@ -80,8 +80,9 @@ def result_from_json(data: dict) -> Result:
 class ResultStore:
     """Results on disk, one JSON file per preset and engine."""
 
-    def __init__(self, root: str | Path = DEFAULT_ROOT):
-        self.root = Path(root)
+    def __init__(self, root: str | Path | None = None):
+        # $MEMBARRIER_SPEC_RESULTS moves the store (the tests keep theirs out of the working tree)
+        self.root = Path(root or os.environ.get("MEMBARRIER_SPEC_RESULTS") or DEFAULT_ROOT)
 
     def path(self, name: str, engine: str = ENGINE) -> Path:
         return self.root / f"{name}.{engine}.json"
