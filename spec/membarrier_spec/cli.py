@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import MembarrierSpecError, Terminated
@@ -104,11 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         return status
     except BrokenPipeError:  # output piped into head(1) and the like
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:  # standard output or a file could not be written (a full disk, /dev/full, ...)
-        import os
         where = exc.filename or "standard output"
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

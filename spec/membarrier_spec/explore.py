@@ -23,10 +23,8 @@ import attrs
 
 from .config import Config
 from .model import Model
-from .properties import PROPERTIES, Kind, Property, Verdict
+from .properties import HOLDS, NOT_CHECKED, PROPERTIES, VIOLATED, Kind, Property
 from .state import KState, Step
-
-HOLDS, VIOLATED, NOT_CHECKED = Verdict.HOLDS, Verdict.VIOLATED, Verdict.NOT_CHECKED
 
 
 def checked_invariants(model: Model, checked: Iterable[str] | None = None) -> list[Property]:

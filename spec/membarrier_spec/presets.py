@@ -11,9 +11,7 @@ import attrs
 
 from .config import Config
 from .errors import ConfigError
-from .properties import Verdict
-
-HOLDS, VIOLATED = Verdict.HOLDS, Verdict.VIOLATED
+from .properties import HOLDS, VIOLATED
 
 # The verdict table's columns, in its order.
 COLUMNS = ("Ordering", "NoStaleCode", "NoUseAfterFree", "RqStateCovers", "RegistrationReportTruthful",

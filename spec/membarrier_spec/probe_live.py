@@ -29,7 +29,6 @@ import tempfile
 
 import attrs
 
-from .abi import Cmd
 from .errors import MembarrierSpecError
 from .probe import Scenario
 
@@ -222,7 +221,3 @@ def observe(scenario: Scenario, data: dict, count: int) -> Observation:
             ipis.append(None)
             counts.append(None)
     return Observation(tuple(returns), tuple(ipis), tuple(counts))
-
-
-def describe_cmd(cmd: int) -> str:
-    return Cmd(cmd).name

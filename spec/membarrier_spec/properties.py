@@ -30,6 +30,9 @@ class Verdict(str, enum.Enum):
         return self.value
 
 
+HOLDS, VIOLATED, NOT_CHECKED = Verdict.HOLDS, Verdict.VIOLATED, Verdict.NOT_CHECKED
+
+
 class Kind(str, enum.Enum):
     """How a property is checked; the checkers dispatch on it, never on a property's name."""
 

@@ -50,18 +50,10 @@ def model_fingerprint() -> str:
 def result_key(name: str, config, checked: tuple[str, ...] | None, engine: str = ENGINE,
                engine_version: str = __version__) -> str:
     """Everything that decides a preset's answer, hashed."""
-    data = {"preset": name, "config": _plain(attrs.asdict(config)), "checked": sorted(checked or ()),
+    data = {"preset": name, "config": attrs.asdict(config), "checked": sorted(checked or ()),
             "engine": engine, "engine_version": engine_version, "model": model_fingerprint(),
             "python": sys.version_info[:2]}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _tuples(value):
@@ -182,12 +174,4 @@ def explore_presets(names: list[str], jobs: int | None = None, progress: Callabl
 _COST_HINT = {"mainline": 9, "fix-no-early-return": 9, "fix-user-prev-mm": 9, "fix-switch-prev-mm": 8,
               "fix-register-lazy": 8, "mainline-ppc": 5, "lazy-mm-implicit-mb": 5, "resolution-e-register": 4,
               "resolution-a-ipi-all": 4, "sync-rq-ewouldblock": 4, "lazy-mm-explicit-mb": 4}
-
-
-def stored_explorer(name: str, store: ResultStore | None = None) -> Result | None:
-    """The stored, current explorer result of preset ``name``, if any (for replay and other readers)."""
-    from .presets import preset
-    p = preset(name)
-    run = (store or ResultStore()).load(name, result_key(name, p.config, p.checked))
-    return run.result if run is not None else None
 

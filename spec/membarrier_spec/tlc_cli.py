@@ -241,12 +241,11 @@ def cmd_check(args) -> int:
         print(stored["json" if args.json else "text"])
         return stored["status"]
     progress = ProgressLine(p.name, enabled=not args.quiet)
-    with _sigterm_unwinds():  # a SIGTERM is reported by cli.main (exit 143)
-        try:
-            result = tlc_presets.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,
-                                              on_run=_on_run(progress), **_run_kw(args))
-        finally:
-            progress.end()
+    try:  # SIGTERM and SIGHUP unwind through here as Terminated (cli.main)
+        result = tlc_presets.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,
+                                          on_run=_on_run(progress), **_run_kw(args))
+    finally:
+        progress.end()
     status = _report(result, args.json, "membarrier-spec", p.expected)
     if result.finished and not args.distributed:
         store.save_output(p.name, "tlc", key, {"json": json.dumps(result.to_json(), indent=2),

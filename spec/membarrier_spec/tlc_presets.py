@@ -6,6 +6,7 @@ between it, the generator's file names (:mod:`membarrier_spec.tla`) and a preset
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import attrs
 from .errors import MembarrierSpecError
 from .presets import preset
 from .properties import PROPERTIES, Kind
+from .results import result_key as key_of
 from .tla import module_name
 from .tlc import (HOLDS, NOT_CHECKED, VIOLATED, TlcResult, _strip_tla_comments, cfg_names, check_spec,
-                  module_dependencies)
+                  find_jar, module_dependencies)
 
 
 def default_tla_dir() -> Path:
@@ -79,10 +81,6 @@ def check_preset(preset_name: str, *, tla_dir: Path | None = None, **kw) -> TlcR
 def result_key(preset_name: str, tla_dir: Path | None = None, jar: str | None = None) -> str:
     """What decides TLC's answer on a preset: the preset (Config, checked properties), the model's source, the
     generated spec files TLC reads, and the jar (by content)."""
-    import hashlib
-
-    from .results import result_key as key_of
-    from .tlc import find_jar
     p = preset(preset_name)
     spec, cfg = preset_files(preset_name, tla_dir)
     h = hashlib.sha256()

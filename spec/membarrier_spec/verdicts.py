@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from .presets import COLUMNS, PRESETS
-from .properties import Verdict
-
-NOT_CHECKED = Verdict.NOT_CHECKED
+from .properties import NOT_CHECKED, Verdict
 
 SHORT = {"Ordering": "Ordering", "NoStaleCode": "NoStaleCode", "NoUseAfterFree": "NoUseAfterFree",
          "RqStateCovers": "RqStateCovers", "RegistrationReportTruthful": "RegReportTruthful",

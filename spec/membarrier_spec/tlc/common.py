@@ -6,10 +6,7 @@ from __future__ import annotations
 import re
 
 from ..errors import MembarrierSpecError
-from ..properties import Verdict
 
-
-HOLDS, VIOLATED, NOT_CHECKED = Verdict.HOLDS, Verdict.VIOLATED, Verdict.NOT_CHECKED
 
 # ---------------------------------------------------------------------------------------------------------
 # The pinned release.

@@ -6,7 +6,7 @@ import re
 
 import attrs
 
-from .common import VIOLATED
+from ..properties import VIOLATED
 from .values import jsonable
 
 
