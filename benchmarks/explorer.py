@@ -16,8 +16,8 @@ import time
 
 from readme import publish  # benchmarks/readme.py
 
-from membarrier_spec.explore import explore
-from membarrier_spec.presets import PRESETS
+from membarrier_spec.check.explore import explore
+from membarrier_spec.model.presets import PRESETS
 
 CAP = 300_000  # the scaling table stops a run here and says so
 START, END = "<!-- benchmark:explorer:start -->", "<!-- benchmark:explorer:end -->"

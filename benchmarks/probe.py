@@ -15,9 +15,9 @@ from pathlib import Path
 
 from readme import README, publish  # benchmarks/readme.py
 
-from membarrier_spec.probe import SCENARIOS
-from membarrier_spec.probe_cli import DEFAULT_COUNT, probe_scenario, table
-from membarrier_spec.probe_live import unavailable_reason
+from membarrier_spec.cli.probe import DEFAULT_COUNT, probe_scenario, table
+from membarrier_spec.syscall.probe import SCENARIOS
+from membarrier_spec.syscall.probe_live import unavailable_reason
 
 START, END = "<!-- probe:start -->", "<!-- probe:end -->"
 FINDINGS = README.parent / "docs" / "findings.md"

@@ -31,9 +31,10 @@ from pathlib import Path
 
 from readme import publish  # benchmarks/readme.py
 
-from membarrier_spec import tla, tlc
+from membarrier_spec import tlc
 from membarrier_spec.errors import MembarrierSpecError
-from membarrier_spec.presets import PRESETS
+from membarrier_spec.model.presets import PRESETS
+from membarrier_spec.tlaplus import generator
 
 START, END = "<!-- benchmark:tlc:start -->", "<!-- benchmark:tlc:end -->"
 SCALED = "mainline"
@@ -44,7 +45,7 @@ def run(name: str, files: dict[str, str], invariants: list[str], args) -> tlc.Tl
     """One TLC run of the model in ``files`` (MC module and .cfg) next to a fresh Membarrier.tla."""
     with tempfile.TemporaryDirectory(prefix="membarrier-bench-") as d:
         out = Path(d)
-        (out / f"{tla.BASE_MODULE}.tla").write_text(tla.render_base())
+        (out / f"{generator.BASE_MODULE}.tla").write_text(generator.render_base())
         for fname, text in files.items():
             (out / fname).write_text(text)
         spec = out / next(f for f in files if f.endswith(".tla"))
@@ -80,8 +81,8 @@ def preset_table(args) -> str:
     rows = ["| preset | distinct states | states generated | depth | seconds | distinct states/s |",
             "|---|---:|---:|---:|---:|---:|"]
     for name, p in PRESETS.items():
-        holding = [n for n in tla.checked_invariants(p) if p.expected.get(n) == "holds"]
-        r = run(name, tla.render_preset(name), holding, args)
+        holding = [n for n in generator.checked_invariants(p) if p.expected.get(n) == "holds"]
+        r = run(name, generator.render_preset(name), holding, args)
         rows.append(row([name, count(r), f"{r.generated_states:,}", str(r.depth), f"{r.seconds:.1f}",
                          f"{r.distinct_states / r.seconds:,.0f}"]))
     return "\n".join(rows)
@@ -96,7 +97,7 @@ def scaling_table(args) -> str:
         totals[cpus] = 0
         for scenario in args.scenario or base.scenarios:
             config = base.evolve(online_cpus=cpus, scenarios=(scenario,))
-            r = run(f"{SCALED} {scenario} {cpus} CPUs", tla.render_preset(SCALED, config), ["TypeOK"], args)
+            r = run(f"{SCALED} {scenario} {cpus} CPUs", generator.render_preset(SCALED, config), ["TypeOK"], args)
             rows.append(row([scenario, str(cpus), count(r), f"{r.generated_states:,}", str(r.depth),
                              f"{r.seconds:.0f}", f"{r.distinct_states / r.seconds:,.0f}"]))
             totals[cpus] = totals[cpus] + r.distinct_states if totals[cpus] is not None and r.status == "ok" \

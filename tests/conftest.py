@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 
@@ -28,3 +30,11 @@ def _results_out_of_the_tree(tmp_path_factory):
         os.environ.pop("MEMBARRIER_SPEC_RESULTS", None)
     else:
         os.environ["MEMBARRIER_SPEC_RESULTS"] = old
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a child that stands for a command typed at a terminal: SIGINT, SIGTERM and SIGHUP at
+    their defaults.  A shell starts background jobs with SIGINT ignored, and Python keeps it ignored, so a
+    test run in the background would otherwise see Ctrl-C do nothing."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)

@@ -10,10 +10,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from membarrier_spec import System
 from membarrier_spec.abi import REGISTER_COMMANDS
-from membarrier_spec.cli import main
-from membarrier_spec.conformance import (CPU_IDS, ODD_FLAGS, RSEQ, VALID_CMDS, Op, can_add_process, compare,
-                                         dead_task_ids, threads_with_room)
-from membarrier_spec.kernel import LiveSystem, live_config, live_unavailable_reason
+from membarrier_spec.cli.app import main
+from membarrier_spec.syscall.conformance import (CPU_IDS, ODD_FLAGS, RSEQ, VALID_CMDS, Op, can_add_process, compare,
+                                                 dead_task_ids, threads_with_room)
+from membarrier_spec.syscall.kernel import LiveSystem, live_config, live_unavailable_reason
 
 REASON = live_unavailable_reason()
 pytestmark = [pytest.mark.live,

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from membarrier_spec import abi, diagrams, results
-from membarrier_spec.state import action_text
-from membarrier_spec.explore import VIOLATED, explore
-from membarrier_spec.model import Model
-from membarrier_spec.presets import COLUMNS, PRESETS, preset
+from membarrier_spec import abi, pictures
+from membarrier_spec.check import results
+from membarrier_spec.check.explore import explore
+from membarrier_spec.model.interface import Model
+from membarrier_spec.model.presets import COLUMNS, PRESETS, preset
+from membarrier_spec.model.properties import VIOLATED
+from membarrier_spec.model.state import action_text
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "diagrams"
@@ -41,7 +43,7 @@ def result(name):
 # --- 1. the registration lifecycle --------------------------------------------------------------------
 
 def test_lifecycle_comes_from_the_sequential_model():
-    states, edges = diagrams.registration_machine("inherit", "gfp_kernel_enomem")
+    states, edges = pictures.registration_machine("inherit", "gfp_kernel_enomem")
     assert len(states) == 57 and 0 in states
     S = abi.State
     by = {(t.src, t.event, t.cmd): t for t in edges}
@@ -52,7 +54,7 @@ def test_lifecycle_comes_from_the_sequential_model():
     assert (failed.dst, failed.ret) == (S.PRIVATE_EXPEDITED, -abi.ENOMEM) and failed.fails
     assert by[(S.PRIVATE_EXPEDITED, "exec", 0)].dst == 0
     assert by[(S.PRIVATE_EXPEDITED, "fork", 0)].dst == S.PRIVATE_EXPEDITED
-    _, edges = diagrams.registration_machine("clear", "ewouldblock")
+    _, edges = pictures.registration_machine("clear", "ewouldblock")
     by = {(t.src, t.event, t.cmd): t for t in edges}
     assert by[(0, "register_alloc_fails", int(abi.Cmd.REGISTER_GLOBAL_EXPEDITED))].dst == 0
     ready = S.GLOBAL_EXPEDITED | S.GLOBAL_EXPEDITED_READY
@@ -60,22 +62,22 @@ def test_lifecycle_comes_from_the_sequential_model():
 
 
 def test_one_lifecycle_per_policy_pair_that_differs():
-    pairs = diagrams.lifecycle_policies()
+    pairs = pictures.lifecycle_policies()
     assert len(pairs) == len(set(pairs)) == 6  # every fork x allocation pair gives its own machine
-    text = diagrams.lifecycle_dot(*pairs[0])
-    for region, *_ in diagrams.REGIONS:
+    text = pictures.lifecycle_dot(*pairs[0])
+    for region, *_ in pictures.REGIONS:
         assert f"REGISTER_{region}" in text
     for name in ("GET_REGISTRATIONS", "execve()", "clone()", "fork()", "-ENOMEM", "GFP_KERNEL"):
         assert name in text
-    assert "-EWOULDBLOCK" in diagrams.lifecycle_dot("inherit", "ewouldblock")
-    assert "IPI per CPU" in diagrams.lifecycle_dot("inherit", "gfp_nowait_fallback")
+    assert "-EWOULDBLOCK" in pictures.lifecycle_dot("inherit", "ewouldblock")
+    assert "IPI per CPU" in pictures.lifecycle_dot("inherit", "gfp_nowait_fallback")
 
 
 # --- 3. swimlanes ---------------------------------------------------------------------------------------
 
 def test_swimlane_draws_every_step_in_order_with_kernel_names():
     trace = result("exit-mm-no-mb").counterexamples["Ordering"]
-    text = diagrams.swimlane_dot(trace, "Ordering", config=PRESETS["exit-mm-no-mb"].config)
+    text = pictures.swimlane_dot(trace, "Ordering", config=PRESETS["exit-mm-no-mb"].config)
     numbers = [int(n) for n in re.findall(r'COLOR="#777777">(\d+)</FONT>', text)]
     assert numbers == list(range(1, len(trace)))
     shown = [action_text(st["action"]).split(" (")[0] for st in trace[1:] if st["action"] not in ("drain", "propagate")]
@@ -92,8 +94,8 @@ def test_swimlane_renders_the_same_from_a_json_round_trip():
     trace = result("racy-state-load").counterexamples["NoUseAfterFree"]
     config = PRESETS["racy-state-load"].config
     again = json.loads(json.dumps(trace))
-    assert diagrams.swimlane_dot(trace, "NoUseAfterFree", config=config) == \
-        diagrams.swimlane_dot(again, "NoUseAfterFree", config=config)
+    assert pictures.swimlane_dot(trace, "NoUseAfterFree", config=config) == \
+        pictures.swimlane_dot(again, "NoUseAfterFree", config=config)
 
 
 def _synthetic_ipi_trace():
@@ -109,19 +111,19 @@ def _synthetic_ipi_trace():
 
 def test_an_ipi_is_an_arrow_from_the_sender_to_the_handler():
     trace = _synthetic_ipi_trace()
-    ipis = diagrams._ipis(trace)
+    ipis = pictures._ipis(trace)
     assert [(i.src, i.dst, i.start, i.end) for i in ipis] == [(0, 1, 1, 3)]
-    text = diagrams.swimlane_dot(trace, "Ordering")
-    assert text.count(f'BGCOLOR="{diagrams.IPI_COLOR}"') == 4   # the vertical run: rows 1 (half), 2, 3 (half)
+    text = pictures.swimlane_dot(trace, "Ordering")
+    assert text.count(f'BGCOLOR="{pictures.IPI_COLOR}"') == 4   # the vertical run: rows 1 (half), 2, 3 (half)
     assert "▶" in text and "IPI from T0" in text
-    unhandled = diagrams.swimlane_dot(trace[:3], "Ordering")
+    unhandled = pictures.swimlane_dot(trace[:3], "Ordering")
     assert "ipi_mb: IPI from CPU 0 not handled" in unhandled
 
 
 # --- 2. state graphs ---------------------------------------------------------------------------------
 
 def test_projection_accounts_for_every_state_and_marks_the_violation():
-    run = diagrams.explore_preset("racy-state-load")
+    run = pictures.explore_preset("racy-state-load")
     assert run.result.properties == result("racy-state-load").properties
     (proj,) = run.projections
     assert proj.states == run.result.distinct_states
@@ -130,10 +132,10 @@ def test_projection_accounts_for_every_state_and_marks_the_violation():
     assert bad
     keys = {key for key, *_ in proj.nodes}
     trace = run.result.counterexamples["NoUseAfterFree"]
-    assert all(diagrams.trace_key(st["state"]) in keys for st in trace)
-    assert diagrams.trace_key(trace[-1]["state"]) in bad
-    text = diagrams.state_graph_dot(proj, run.result.counterexamples)
-    assert diagrams.PROJECTION in text.replace("<BR ALIGN=\"LEFT\"/>", " ") or "projected onto" in text
+    assert all(pictures.trace_key(st["state"]) in keys for st in trace)
+    assert pictures.trace_key(trace[-1]["state"]) in bad
+    text = pictures.state_graph_dot(proj, run.result.counterexamples)
+    assert pictures.PROJECTION in text.replace("<BR ALIGN=\"LEFT\"/>", " ") or "projected onto" in text
     assert "penwidth=2.4" in text  # the counterexample's path
 
 
@@ -141,13 +143,13 @@ def test_projection_accounts_for_every_state_and_marks_the_violation():
 
 def test_every_violated_cell_links_to_its_swimlane():
     table = {name: p.expected for name, p in PRESETS.items()}
-    link = diagrams._linker("files", table)
-    matrix = diagrams.verdict_matrix_dot(table, link)
-    md = diagrams.verdict_markdown(table, link)
+    link = pictures._linker("files", table)
+    matrix = pictures.verdict_matrix_dot(table, link)
+    md = pictures.verdict_markdown(table, link)
     for name, props in table.items():
         for prop, verdict in props.items():
             if verdict == VIOLATED and prop in COLUMNS:
-                href = f"{diagrams.swimlane_name(name, prop)}.svg"
+                href = f"{pictures.swimlane_name(name, prop)}.svg"
                 assert f'HREF="{href}"' in matrix and f"(swimlane-{name}-{prop}.svg)" in md
 
 
@@ -155,21 +157,21 @@ def test_every_violated_cell_links_to_its_swimlane():
 
 @needs_dot
 def test_rendering_is_deterministic():
-    src = diagrams.lifecycle_dot()
-    assert diagrams.render(src, "svg") == diagrams.render(src, "svg")
-    assert diagrams.render(src, "png") == diagrams.render(src, "png")
-    runs = {n: diagrams.explore_preset(n) for n in ("racy-state-load",)}
-    first = diagrams.build_diagrams(runs)
-    second = diagrams.build_diagrams({n: diagrams.explore_preset(n) for n in runs})
+    src = pictures.lifecycle_dot()
+    assert pictures.render(src, "svg") == pictures.render(src, "svg")
+    assert pictures.render(src, "png") == pictures.render(src, "png")
+    runs = {n: pictures.explore_preset(n) for n in ("racy-state-load",)}
+    first = pictures.build_diagrams(runs)
+    second = pictures.build_diagrams({n: pictures.explore_preset(n) for n in runs})
     assert [d.source for d in first] == [d.source for d in second]
 
 
 def _check_current(names: list[str] | None):
-    if not (COMMITTED / diagrams.MANIFEST).exists():
+    if not (COMMITTED / pictures.MANIFEST).exists():
         pytest.fail(f"{COMMITTED} has no MANIFEST; render it with: membarrier-spec diagrams")
     runs = results.explore_presets(names or list(PRESETS))
-    fresh = diagrams.diagram_files(runs, complete=names is None)
-    stale, extra, note = diagrams.stale_files(COMMITTED, fresh)
+    fresh = pictures.diagram_files(runs, complete=names is None)
+    stale, extra, note = pictures.stale_files(COMMITTED, fresh)
     if note:
         print(f"\n{note}")
     assert not stale and not extra, (
@@ -191,7 +193,7 @@ def test_committed_diagrams_are_current():
 
 def test_readme_pictures_exist():
     readme = (ROOT / "README.md").read_text()
-    for stem in diagrams.README_PICTURES:
+    for stem in pictures.README_PICTURES:
         assert (COMMITTED / f"{stem}.png").exists() and (COMMITTED / f"{stem}.svg").exists(), stem
     for path in re.findall(r"\(?(diagrams/[\w.\-]+\.(?:png|svg))", readme):
         assert (ROOT / path).exists(), f"README shows {path}, which does not exist"
@@ -201,7 +203,7 @@ def test_readme_pictures_exist():
 
 @needs_dot
 def test_report_is_self_contained_and_deterministic(tmp_path):
-    from membarrier_spec.report import write_report
+    from membarrier_spec.pictures.report import write_report
     names = ["racy-state-load", "register-no-rq-sync"]
     out = write_report(tmp_path / "a", names=names)
     again = write_report(tmp_path / "b", names=names)
@@ -259,9 +261,10 @@ def test_unknown_preset_is_one_line(command, tmp_path):
 @pytest.mark.tlc
 def test_report_with_the_tlc_engine(tmp_path):
     """TLC's verdicts in the report equal the explorer's; its counterexamples are replayed and drawn."""
-    from membarrier_spec import tlc, tlc_presets
+    from membarrier_spec import tlc
+    from membarrier_spec.check import tlc_presets
     from membarrier_spec.errors import MembarrierSpecError
-    from membarrier_spec.report import write_report
+    from membarrier_spec.pictures.report import write_report
     try:
         tlc.find_jar()
         tlc_presets.preset_files("racy-state-load")
@@ -275,7 +278,7 @@ def test_report_with_the_tlc_engine(tmp_path):
 
 def test_check_after_rendering_a_subset(tmp_path):
     """A directory rendered for some presets only (no MANIFEST) is current right after, and stale once changed."""
-    from membarrier_spec import cli
+    from membarrier_spec.cli import app as cli
     out = tmp_path / "d"
     assert cli.main(["diagrams", "register-no-rq-sync", "--out", str(out), "--quiet"]) == 0
     assert cli.main(["diagrams", "register-no-rq-sync", "--out", str(out), "--check", "--quiet"]) == 0

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from membarrier_spec import Cmd
-from membarrier_spec.kernel import LiveKernelError, LiveSystem, live_unavailable_reason
+from membarrier_spec.syscall.kernel import LiveKernelError, LiveSystem, live_unavailable_reason
 
 REASON = live_unavailable_reason()
 pytestmark = [pytest.mark.live,
@@ -120,7 +120,7 @@ def test_killed_controller_leaves_no_running_worker():
         import json, os, signal, sys
         sys.path.insert(0, %r)
         from test_kernel_cleanup import busy
-        from membarrier_spec.kernel import LiveSystem
+        from membarrier_spec.syscall.kernel import LiveSystem
         live = LiveSystem()
         print(json.dumps(busy(live)), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)

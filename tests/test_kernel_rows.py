@@ -7,7 +7,7 @@ import pytest
 
 from membarrier_spec import FLAG_CPU, Cmd, Config, System, TaskError
 from membarrier_spec.abi import EINVAL, EPERM
-from membarrier_spec.kernel import LiveSystem, live_config, live_unavailable_reason
+from membarrier_spec.syscall.kernel import LiveSystem, live_config, live_unavailable_reason
 
 # The machine docs/kernel.md's syscall table was observed on: 2 CPUs, no nohz_full, x86 sync-core, CONFIG_RSEQ.
 KERNEL_MD = Config(online_cpus=2, nohz_full=False, arch_sync_core=True, rseq=True)

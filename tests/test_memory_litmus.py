@@ -1,11 +1,11 @@
-"""The memory model's litmus outcomes (see the docstring of membarrier_spec.memory).
+"""The memory model's litmus outcomes (see the docstring of membarrier_spec.model.memory).
 
 A tiny exhaustive checker runs two straight-line programs on two CPUs with
 the memory module's store / load / smp_mb / drain / propagate, and collects
 every final register outcome.
 """
 
-from membarrier_spec import memory
+from membarrier_spec.model import memory
 
 X, Y = 0, 1
 

@@ -1,7 +1,7 @@
 """Hypothesis stateful tests of the sequential model (``System``) against docs/kernel.md's syscall table.
 
 The oracle below is written from docs/kernel.md and the membarrier(2) man page,
-not from ``membarrier_spec.syscalls``: the bit values, the GET_REGISTRATIONS
+not from ``membarrier_spec.model.syscalls``: the bit values, the GET_REGISTRATIONS
 derivation and the allowed return values are restated here on purpose, so a
 mistake in the model cannot be copied into its own test.
 """
@@ -13,8 +13,8 @@ import errno
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, \
-    run_state_machine_as_test
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from membarrier_spec import Cmd, Config, System
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from membarrier_spec.explore import VIOLATED, explore
-from membarrier_spec.model import Model
-from membarrier_spec.presets import PRESETS, preset
-from membarrier_spec.properties import BY_NAME
+from membarrier_spec.check.explore import explore
+from membarrier_spec.model.interface import Model
+from membarrier_spec.model.presets import PRESETS, preset
+from membarrier_spec.model.properties import BY_NAME, VIOLATED
 
 _CACHE = {}
 

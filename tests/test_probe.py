@@ -11,9 +11,9 @@ import pytest
 
 from membarrier_spec.abi import Cmd
 from membarrier_spec.errors import MembarrierSpecError
-from membarrier_spec.probe import (PROBE_PRESETS, SCENARIOS, Scenario, ScriptStep, Thread, predict, validate,
-                                   workload_of)
-from membarrier_spec.probe_live import disturbance, observe, script_text, unavailable_reason
+from membarrier_spec.syscall.probe import (PROBE_PRESETS, SCENARIOS, Scenario, ScriptStep, Thread, predict, validate,
+                                           workload_of)
+from membarrier_spec.syscall.probe_live import disturbance, observe, script_text, unavailable_reason
 
 
 def _measured(scenario: Scenario, preset: str) -> list[tuple[int, ...]]:
@@ -104,6 +104,11 @@ def test_disturbance_rules():
     preempted[4]["T1"] = 3  # a kernel thread preempted the spinning T1 during the measure
     assert "spinning on CPU 1" in disturbance(sc, _sample(sc, preempted))
     assert disturbance(sc, _sample(sc, preempted), preemption_safe=True) is None
+    starved = _sample(sc, quiet)
+    starved["steps"][4].update(wall_us=1_000_000, runtime_us={"T1": 400_000})  # CPU 1 held by a migrating task
+    assert "ran 40% of the 1.00 s step" in disturbance(sc, starved, preemption_safe=True)
+    starved["steps"][4]["runtime_us"] = {"T1": 990_000}
+    assert disturbance(sc, starved, preemption_safe=True) is None
 
 
 def test_observation_classes():
@@ -115,7 +120,7 @@ def test_observation_classes():
 
 
 def test_probe_cli_bad_input():
-    from membarrier_spec.cli import main
+    from membarrier_spec.cli.app import main
     assert main(["probe", "no_such_scenario"]) == 2
     assert main(["probe", "--samples", "5", "--attempts", "2"]) == 2
 

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from conftest import tlc_or_skip
 
-from membarrier_spec import cli
-from membarrier_spec.explore import explore
-from membarrier_spec.model import Model
-from membarrier_spec.presets import preset
-from membarrier_spec.replay import TraceError, explorer_trace, replay_trace
+from membarrier_spec.check.explore import explore
+from membarrier_spec.check.replay import TraceError, explorer_trace, replay_trace
+from membarrier_spec.cli import app as cli
+from membarrier_spec.model.interface import Model
+from membarrier_spec.model.presets import preset
 
 
 def _explorer_json(name, tmp_path):
@@ -48,13 +48,13 @@ def test_malformed_trace_is_a_one_line_error(tmp_path, capsys, text):
 def test_unknown_property_is_an_error(tmp_path):
     path, _ = _explorer_json("no-exit-mb", tmp_path)
     with pytest.raises(TraceError):
-        from membarrier_spec.replay import cmd_replay
+        from membarrier_spec.cli.replay import cmd_replay
         cmd_replay(type("A", (), {"trace": str(path), "property": "NoSuchThing"})())
 
 
 @pytest.mark.tlc
 def test_tlc_counterexample_replays_and_draws_like_the_explorers():
-    from membarrier_spec import tlc_presets
+    from membarrier_spec.check import tlc_presets
     tlc_or_skip()
     name = "racy-state-load"
     result = tlc_presets.check_preset(name).to_json()
@@ -66,7 +66,7 @@ def test_tlc_counterexample_replays_and_draws_like_the_explorers():
     # The explorer-shaped trace replays through the explorer path too, and so renders as the explorer's would.
     again = replay_trace(model, "NoUseAfterFree", drawn, "explorer")
     assert again.ok and [s for s in again.states] == list(done.states)
-    from membarrier_spec.diagrams import swimlane_dot
+    from membarrier_spec.pictures import swimlane_dot
     assert swimlane_dot(drawn, "NoUseAfterFree") == swimlane_dot(
         [{"action": st["action"], "args": dict(st["args"]), "state": st["state"]} for st in drawn], "NoUseAfterFree")
 

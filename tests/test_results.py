@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from membarrier_spec import results
-from membarrier_spec.presets import preset
-from membarrier_spec.results import ResultStore, explore_presets, result_key
+from membarrier_spec.check import results
+from membarrier_spec.check.results import ResultStore, explore_presets, result_key
+from membarrier_spec.model.presets import preset
 
 SMALL = ["register-no-rq-sync", "sync-core-skip-caller"]
 
@@ -85,7 +85,8 @@ def test_an_unwritable_store_only_loses_the_cache(tmp_path, capsys):
 @pytest.mark.tlc
 def test_tlc_results_are_stored_and_reused(tmp_path, monkeypatch, capsys):
     from conftest import tlc_or_skip
-    from membarrier_spec import cli
+
+    from membarrier_spec.cli import app as cli
     tlc_or_skip()
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MEMBARRIER_SPEC_RESULTS", raising=False)  # the default place, under this test's cwd

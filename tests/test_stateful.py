@@ -1,4 +1,4 @@
-"""The Hypothesis exploration machine on every preset (membarrier_spec.stateful).
+"""The Hypothesis exploration machine on every preset (membarrier_spec.check.stateful).
 
 On properties a preset keeps, random interleavings find nothing; on every
 ✗ cell of the verdict table the machine finds the violation within a bounded
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from membarrier_spec.presets import PRESETS
-from membarrier_spec.properties import BY_NAME
-from membarrier_spec.model import Model
-from membarrier_spec.stateful import PropertyViolation, machine_for, replay, shrink
+from membarrier_spec.check.stateful import PropertyViolation, machine_for, replay, shrink
+from membarrier_spec.model.interface import Model
+from membarrier_spec.model.presets import PRESETS
+from membarrier_spec.model.properties import BY_NAME
 
 QUIET = dict(deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 INVARIANT = {name for name, p in BY_NAME.items() if p.kind == "invariant"}
@@ -48,7 +48,7 @@ def _violation_params():
 def _search(config, prop, deep: bool) -> PropertyViolation | None:
     searches = [config.scenarios]
     if deep:  # one scenario at a time, the explorer's first
-        from membarrier_spec.explore import explore
+        from membarrier_spec.check.explore import explore
         first = explore(config, "deep", checked=(prop,)).counterexamples[prop][-1]["state"]["scenario"]
         searches = [(first,)] + [(sc,) for sc in config.scenarios if sc != first]
     runs = settings(max_examples=10000 if deep else 1500, stateful_step_count=60 if deep else 40,

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import tlc_or_skip
+from conftest import default_signals, tlc_or_skip
 
-from membarrier_spec import cli
+from membarrier_spec.cli import app as cli
 
 BAD_INPUT = 2
 SMALL = "register-no-rq-sync"
@@ -191,7 +191,7 @@ SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 143)]
 
 def _interrupt(args: list[str], sig: int, wait_for: str, cwd: Path) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "membarrier_spec.cli", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, cwd=cwd)
+                            stderr=subprocess.PIPE, text=True, cwd=cwd, preexec_fn=default_signals)
     deadline = time.monotonic() + 60
     seen = ""
     while time.monotonic() < deadline:  # wait until the work has started (its progress line)
@@ -230,7 +230,7 @@ def test_a_killed_run_is_reclaimed_by_the_next(tmp_path):
     tlc = tlc_or_skip()
     before = _leftovers()
     proc = subprocess.Popen([sys.executable, "-m", "membarrier_spec.cli", "check", "mainline", "--engine", "tlc"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path, preexec_fn=default_signals)
     while "generated" not in (proc.stderr.readline() or "generated"):
         pass
     proc.kill()
@@ -246,7 +246,7 @@ def test_a_killed_run_is_reclaimed_by_the_next(tmp_path):
 def test_tlc_evaluation_errors_reach_the_user(module, capsys):
     """An evaluation error is TLC's failure, said in TLC's words, after one run: never a violation, never
     'gave up after N runs'."""
-    from membarrier_spec.tlc_cli import tlc_run_main
+    from membarrier_spec.cli.tlc import tlc_run_main
     tlc_or_skip()
     fixtures = Path(__file__).resolve().parent / "fixtures" / "tla"
     status = tlc_run_main([str(fixtures / f"{module}.tla"), "--config", str(fixtures / f"{module}.cfg")])

@@ -26,11 +26,12 @@ from pathlib import Path
 import pytest
 from conftest import tlc_or_skip
 
-from membarrier_spec import tla, tla_values
-from membarrier_spec.explore import Explorer
-from membarrier_spec.model import Model
-from membarrier_spec.presets import PRESETS, preset
-from membarrier_spec.properties import BY_NAME
+from membarrier_spec.check.explore import Explorer
+from membarrier_spec.model.interface import Model
+from membarrier_spec.model.presets import PRESETS, preset
+from membarrier_spec.model.properties import BY_NAME
+from membarrier_spec.tlaplus import generator, names, tables
+from membarrier_spec.tlaplus import values as tla_values
 
 pytestmark = pytest.mark.tlc
 
@@ -44,7 +45,7 @@ SELECTED = [n.strip() for n in os.environ.get("MEMBARRIER_SPEC_TLC_PRESETS", "")
 def tla_dir(tmp_path_factory) -> Path:
     """A fresh generation (the committed tla/ is checked against it by test_tla_generate.py)."""
     out = tmp_path_factory.mktemp("tla-agreement") / "tla"
-    tla.generate(out)
+    generator.generate(out)
     return out
 
 
@@ -105,8 +106,8 @@ def test_tlc_agrees_with_the_explorer(name, tla_dir, record_property):
     tlc = tlc_or_skip()
     p = PRESETS[name]
     model = Model(p.config)
-    mod = tla.module_name(name)
-    invariants = tla.checked_invariants(p)
+    mod = names.module_name(name)
+    invariants = generator.checked_invariants(p)
     properties = ["MembarrierReturns"] if "MembarrierReturns" in p.checked else []
     start = time.monotonic()
     r = tlc.check_spec(tla_dir / f"{mod}.tla", tla_dir / f"{mod}.cfg", invariants=invariants,
@@ -121,12 +122,12 @@ def test_tlc_agrees_with_the_explorer(name, tla_dir, record_property):
 
     # The same state graph: as many distinct states as the explorer, and TLC's own numbers as recorded.
     assert r.distinct_states == explorer_distinct_states(name), name
-    manifest = json.loads((tla_dir / tla.MANIFEST).read_text())
+    manifest = json.loads((tla_dir / generator.MANIFEST).read_text())
     entry = next(m for mod_ in manifest["modules"] for m in mod_["models"] if m.get("preset") == name)
     if "distinctStates" in entry:
         assert (r.distinct_states, r.generated_states, r.depth) == \
             (entry["distinctStates"], entry["totalStates"], entry["stateDepth"]), \
-            f"{name}: TLC's numbers differ from tla.TLC_RESULTS; re-measure and regenerate"
+            f"{name}: TLC's numbers differ from generator.TLC_RESULTS; re-measure and regenerate"
 
     # The same verdicts as the verdict table (StableEinval: the ASSUME held, or TLC would have refused).
     got = {n: v for n, v in r.properties.items() if n in p.checked}
@@ -146,7 +147,7 @@ def _decide_configs() -> list[str]:
     """One preset per distinct syscall-layer configuration (the decision tables they need differ)."""
     seen, names = set(), []
     for name in _names():
-        key = tla._decide_key(PRESETS[name].config)
+        key = tables._decide_key(PRESETS[name].config)
         if key not in seen:
             seen.add(key)
             names.append(name)
@@ -158,10 +159,10 @@ def test_tlc_evaluates_the_decision_table_as_syscalls_decide(name, tla_dir, tmp_
     """TLC's own evaluation of MC_Decide, on every probed command, state and mm_users 1..3, is syscalls.decide."""
     import subprocess
 
-    from membarrier_spec import syscalls
     from membarrier_spec.abi import State
+    from membarrier_spec.model import syscalls
     tlc = tlc_or_skip()
-    mod = tla.module_name(name)
+    mod = names.module_name(name)
     for f in ("Membarrier.tla", f"{mod}.tla"):
         (tmp_path / f).write_text((tla_dir / f).read_text())
     (tmp_path / "DecideCheck.tla").write_text(
@@ -190,7 +191,7 @@ def test_tlc_evaluates_the_decision_table_as_syscalls_decide(name, tla_dir, tmp_
                                                      State[p["ready_bit"]])}
     assert len(table) == 16
     for cmd_name, by_state in table.items():
-        cmd = tla.cmd_from_tla(cmd_name)
+        cmd = names.cmd_from_tla(cmd_name)
         assert len(by_state) == 256
         for st_names, by_users in by_state.items():
             st = sum(int(State[b]) for b in st_names)

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from membarrier_spec import files, syscalls, tla, tla_values, tlc
+from membarrier_spec import files, tlc
 from membarrier_spec.abi import REGISTRATION_PAIRS, State
-from membarrier_spec.model import Model
-from membarrier_spec.presets import PRESETS, preset
-from membarrier_spec.properties import PROPERTIES
+from membarrier_spec.model import syscalls
+from membarrier_spec.model.interface import Model
+from membarrier_spec.model.presets import PRESETS, preset
+from membarrier_spec.model.properties import PROPERTIES
+from membarrier_spec.tlaplus import generator, names
+from membarrier_spec.tlaplus import values as tla_values
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "tla"
@@ -30,15 +33,15 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 # --- freshness, determinism, atomic writes ------------------------------------------------------------------
 
 def test_committed_tla_is_what_generate_writes():
-    stale = tla.stale_files(COMMITTED)
-    assert not stale, (f"tla/ is stale ({', '.join(stale)}); regenerate with: {tla.GENERATE_COMMAND}")
+    stale = generator.stale_files(COMMITTED)
+    assert not stale, (f"tla/ is stale ({', '.join(stale)}); regenerate with: {generator.GENERATE_COMMAND}")
 
 
 def test_generation_is_deterministic(tmp_path):
-    first = tla.render_all()
-    assert tla.render_all() == first
-    tla.generate(tmp_path / "tla")
-    tla.generate(tmp_path / "again" / "tla")
+    first = generator.render_all()
+    assert generator.render_all() == first
+    generator.generate(tmp_path / "tla")
+    generator.generate(tmp_path / "again" / "tla")
     for name in first:
         assert (tmp_path / "tla" / name).stat().st_mode & 0o044, f"{name} is readable only by its owner"
         a = (tmp_path / "tla" / name).read_bytes()
@@ -47,19 +50,19 @@ def test_generation_is_deterministic(tmp_path):
 
 
 def test_every_generated_file_starts_with_the_header():
-    for name, text in tla.render_all().items():
+    for name, text in generator.render_all().items():
         if name.endswith((".tla", ".cfg")):
-            assert text.splitlines()[0] == tla.TLA_HEADER, name
+            assert text.splitlines()[0] == generator.TLA_HEADER, name
             assert "membarrier-spec generate" in text.splitlines()[0]
         assert text.endswith("\n") and "\r" not in text and "\t" not in text, name
 
 
 def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     out = tmp_path / "tla"
-    tla.generate(out, ["racy-state-load"])
+    generator.generate(out, ["racy-state-load"])
     target = out / "MC_racy_state_load.tla"
     before = target.read_bytes()
-    target.write_text(tla.TLA_HEADER + "\n(* old *)\n")
+    target.write_text(generator.TLA_HEADER + "\n(* old *)\n")
     old = target.read_bytes()
 
     def interrupted(src, dst):
@@ -67,23 +70,23 @@ def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkey
 
     monkeypatch.setattr(files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        tla.generate(out, ["racy-state-load"])
+        generator.generate(out, ["racy-state-load"])
     monkeypatch.undo()
     assert target.read_bytes() == old
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
-    tla.generate(out, ["racy-state-load"])
+    generator.generate(out, ["racy-state-load"])
     assert target.read_bytes() == before
 
 
 def test_full_generation_removes_stale_models_it_wrote_and_nothing_else(tmp_path):
     out = tmp_path / "tla"
     out.mkdir()
-    (out / "MC_gone.tla").write_text(tla.TLA_HEADER + "\n")
+    (out / "MC_gone.tla").write_text(generator.TLA_HEADER + "\n")
     (out / "MC_handwritten.tla").write_text("---- MODULE MC_handwritten ----\n====\n")
-    changed = tla.generate(out)
+    changed = generator.generate(out)
     assert changed["MC_gone.tla"] and not (out / "MC_gone.tla").exists()
     assert (out / "MC_handwritten.tla").exists()
-    assert not any(tla.generate(out).values()), "a second run rewrote something"
+    assert not any(generator.generate(out).values()), "a second run rewrote something"
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------
@@ -109,22 +112,22 @@ def test_cli_generate_subset_check_and_errors(tmp_path):
 # --- identifiers --------------------------------------------------------------------------------------------
 
 def test_preset_names_map_to_unique_valid_module_names():
-    names = [tla.module_name(n) for n in PRESETS]
-    assert len(set(names)) == len(names)
-    for name in names:
+    modules = [names.module_name(n) for n in PRESETS]
+    assert len(set(modules)) == len(modules)
+    for name in modules:
         assert re.fullmatch(r"MC_[A-Za-z0-9_]+", name)
 
 
 @pytest.mark.parametrize("bad", ["1abc", "a-b", "a b", "", "CASE", "WF_x", "x\u00e9"])
 def test_bad_identifiers_are_rejected(bad):
-    with pytest.raises(tla.GeneratorError):
-        tla.check_identifier(bad, "test")
+    with pytest.raises(names.GeneratorError):
+        names.check_identifier(bad, "test")
 
 
 def test_strings_are_escaped_or_rejected():
-    assert tla.tla_string('a"b\\c') == '"a\\"b\\\\c"'
-    with pytest.raises(tla.GeneratorError):
-        tla.tla_string("new\nline")
+    assert names.tla_string('a"b\\c') == '"a\\"b\\\\c"'
+    with pytest.raises(names.GeneratorError):
+        names.tla_string("new\nline")
 
 
 # --- the spec's names ---------------------------------------------------------------------------------------
@@ -134,10 +137,10 @@ def _definitions(text: str) -> set[str]:
 
 
 def test_every_action_and_property_has_its_python_name():
-    base = tla.render_base()
+    base = generator.render_base()
     defined = _definitions(base)
     next_part = base.split("\nHardware(c) ==")[1].split("\nFairness ==")[0]
-    for action in tla.TLA_ACTIONS:
+    for action in names.TLA_ACTIONS:
         assert action in defined, action
         assert re.search(rf"\b{action}\(c\b", next_part), f"{action} is not part of Next"
     for prop in PROPERTIES:
@@ -156,13 +159,13 @@ def test_every_python_step_is_a_tla_action():
         i = 0
         while i < len(frontier) and i < 500:
             for step, ns in model.successors(frontier[i]):
-                action = tla.check_action(step.action)
+                action = names.check_action(step.action)
                 seen.add(action)
                 if ns not in known:
                     known.add(ns)
                     frontier.append(ns)
             i += 1
-    assert len(seen) > 25, sorted(set(tla.TLA_ACTIONS) - seen)
+    assert len(seen) > 25, sorted(set(names.TLA_ACTIONS) - seen)
 
 
 # --- the decision table -------------------------------------------------------------------------------------
@@ -231,14 +234,14 @@ class _DecideEval:
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_decision_table_is_syscalls_decide(name):
     config = preset(name).config
-    text = tla.render_preset(name)[f"{tla.module_name(name)}.tla"]
+    text = generator.render_preset(name)[f"{names.module_name(name)}.tla"]
     table = _DecideEval(text)
     for cmd_name in table.arms:
-        cmd = tla.cmd_from_tla(cmd_name)
+        cmd = names.cmd_from_tla(cmd_name)
         for st in range(256):
-            names = {b.name for b in State if st & b}
+            bits = {b.name for b in State if st & b}
             for users in (1, 2, 3):
-                assert table(cmd_name, names, users) == syscalls.decide(
+                assert table(cmd_name, bits, users) == syscalls.decide(
                     cmd, 0, 0, membarrier_state=st, mm_users=users, config=config), (cmd_name, st, users)
 
 
@@ -276,9 +279,9 @@ def test_manifest_follows_the_examples_schema():
 
 def test_cfg_checks_what_the_preset_checks():
     for name, p in PRESETS.items():
-        cfg = tla.render_preset(name)[f"{tla.module_name(name)}.cfg"]
+        cfg = generator.render_preset(name)[f"{names.module_name(name)}.cfg"]
         invariants = cfg.split("INVARIANTS\n", 1)[1].split("\n\n", 1)[0].split()
-        assert invariants == tla.checked_invariants(p)
+        assert invariants == generator.checked_invariants(p)
         assert ("PROPERTIES\n    MembarrierReturns" in cfg) == ("MembarrierReturns" in p.checked)
         assert "CHECK_DEADLOCK FALSE" in cfg and "SPECIFICATION Spec" in cfg
         assert f"NCPUS = {p.config.online_cpus}" in cfg
@@ -310,28 +313,28 @@ def test_decode_rejects_an_incomplete_state():
     model = Model(preset("racy-state-load").config)
     values = tla_values.state_values(model.initial_states()[0])
     del values["ghost"]
-    with pytest.raises(tla.GeneratorError):
+    with pytest.raises(names.GeneratorError):
         tla_values.decode_state(values)
 
 
 def test_a_variant_config_renders_its_sizes_and_says_so():
     """benchmarks/tlc.py renders mainline with more CPUs and one scenario at a time."""
     config = preset("mainline").config.evolve(online_cpus=3, scenarios=("global_exit",))
-    files = tla.render_preset("mainline", config)
+    files = generator.render_preset("mainline", config)
     module, cfg = files["MC_mainline.tla"], files["MC_mainline.cfg"]
     assert re.search(r"^    NCPUS = 3$", cfg, re.M)
     assert "Variant of the preset's Config: online_cpus=3, scenarios=('global_exit',)." in module
     assert 'name |-> "global_exit"' in module and 'name |-> "sb_private"' not in module
-    assert "Variant" not in tla.render_preset("mainline")["MC_mainline.tla"]
+    assert "Variant" not in generator.render_preset("mainline")["MC_mainline.tla"]
 
 
 def test_an_interrupted_generation_leaves_the_old_set(tmp_path, monkeypatch):
     """A failure after some files were staged renames none of them: the set on disk stays the old one."""
     out = tmp_path / "tla"
-    tla.generate(out)
+    generator.generate(out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     for p in out.glob("MC_*.tla"):
-        p.write_text(tla.TLA_HEADER + "\n(* old *)\n")
+        p.write_text(generator.TLA_HEADER + "\n(* old *)\n")
     old = {p.name: p.read_bytes() for p in out.iterdir()}
     staged = []
     real_stage = files._stage
@@ -343,9 +346,9 @@ def test_an_interrupted_generation_leaves_the_old_set(tmp_path, monkeypatch):
         return real_stage(path, data)
 
     monkeypatch.setattr(files, "_stage", stage_then_fail)
-    with pytest.raises(tla.GeneratorError, match="No space left"):
-        tla.generate(out)
+    with pytest.raises(names.GeneratorError, match="No space left"):
+        generator.generate(out)
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == old
-    tla.generate(out)
+    generator.generate(out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

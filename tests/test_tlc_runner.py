@@ -1,4 +1,4 @@
-"""The TLC runner (membarrier_spec.tlc / tlc_cli): finding Java and the jar, install-tlc, TLC's -tool
+"""The TLC runner (membarrier_spec.tlc / membarrier_spec.cli.tlc): finding Java and the jar, install-tlc, TLC's -tool
 output, counterexamples as steps, per-property verdicts, and a clear message (never a traceback) for each
 failure: no Java, no jar, wrong jar, parse and semantic errors, out of memory, timeout, Ctrl-C.
 
@@ -21,11 +21,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from conftest import default_signals
 
 from membarrier_spec import tlc
 from membarrier_spec.errors import MembarrierSpecError
-from membarrier_spec.properties import PROPERTIES
+from membarrier_spec.model.properties import PROPERTIES
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "tla"
 COUNTER = FIX / "Counter.tla"
@@ -52,7 +54,7 @@ needs_tlc = [pytest.mark.tlc, pytest.mark.skipif(JAR is None, reason=NO_TLC or "
 def run(*argv: str, env: dict | None = None, script: str = "tlc-run", timeout: float = 120,
         cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``tlc-run ARGS`` (or ``membarrier-spec ARGS``) in a fresh interpreter."""
-    module = "membarrier_spec.tlc_cli" if script == "tlc-run" else "membarrier_spec.cli"
+    module = "membarrier_spec.cli.tlc" if script == "tlc-run" else "membarrier_spec.cli"
     return subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=cwd)
 
@@ -561,8 +563,8 @@ class TestWithTlc:
 
     def test_ctrl_c_kills_tlc_and_removes_temporary_files(self, tmp_path):
         env = dict(os.environ, TMPDIR=str(tmp_path))
-        proc = subprocess.Popen([sys.executable, "-m", "membarrier_spec.tlc_cli", str(FIX / "Big.tla")],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "membarrier_spec.cli.tlc", str(FIX / "Big.tla")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_signals)
         try:
             first = proc.stderr.readline()  # the first progress line: TLC is running
             assert "distinct" in first, first

@@ -5,7 +5,7 @@
 \* membarrier itself as sequences of steps that other CPUs interleave with.
 \*
 \* The TLA+ rendering of membarrier-spec's Python model, written by hand in
-\* spec/membarrier_spec/templates/Membarrier.tla.j2; the generator fills in
+\* spec/membarrier_spec/tlaplus/templates/Membarrier.tla.j2; the generator fills in
 \* the knobs' domains.  Every action and property has the name of its Python
 \* step (`__schedule` is `schedule`), and the variables hold exactly what a
 \* Python state holds, so TLC and the explorer find the same states.  Each

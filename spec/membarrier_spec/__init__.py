@@ -1,10 +1,10 @@
 """membarrier-spec: a model-checked specification of Linux membarrier(2)."""
 
 from .abi import FLAG_CPU, Cmd, State
-from .config import Config
+from .model.config import Config
 from .errors import ConfigError, MembarrierSpecError, TaskError
-from .presets import PRESETS, preset
-from .system import System
+from .model.presets import PRESETS, preset
+from .syscall.system import System
 
 __all__ = ["System", "Config", "Cmd", "State", "FLAG_CPU", "PRESETS", "preset", "MembarrierSpecError",
            "ConfigError", "TaskError"]

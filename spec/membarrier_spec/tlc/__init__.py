@@ -91,7 +91,7 @@ prints only the trace); :func:`check_spec` finds it by bisection over the invari
 
 from __future__ import annotations
 
-from ..properties import HOLDS, NOT_CHECKED, VIOLATED
+from ..model.properties import HOLDS, NOT_CHECKED, VIOLATED
 from .common import JAR_ENV, PINNED_SHA256, PINNED_URL, PINNED_VERSION, SHA256_ENV, TlcSetupError, URL_ENV
 from .values import FrozenDict, TlaValueError, format_tla_value, jsonable, parse_tla_state, parse_tla_value
 from .messages import parse_tool_output

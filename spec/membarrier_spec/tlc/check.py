@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 import attrs
 
-from ..properties import HOLDS, NOT_CHECKED, VIOLATED
+from ..model.properties import HOLDS, NOT_CHECKED, VIOLATED
 from .results import TlcResult
 from .run import _spec_and_cfg, run_tlc
 from .specfiles import cfg_names

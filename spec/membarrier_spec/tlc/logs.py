@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 import time
 
-from .common import (
-    MSG_ACTION_PROPERTY, MSG_BACK_TO, MSG_BEHAVIOR, MSG_COUNTEREXAMPLE, MSG_DEADLOCK, MSG_INVARIANT,
-    MSG_INVARIANT_INIT, MSG_PROPERTY_INIT, MSG_STATE, MSG_STUTTER, MSG_TEMPORAL,
-)
+from .common import (MSG_ACTION_PROPERTY, MSG_BACK_TO, MSG_BEHAVIOR, MSG_COUNTEREXAMPLE, MSG_DEADLOCK, MSG_INVARIANT,
+                     MSG_INVARIANT_INIT, MSG_PROPERTY_INIT, MSG_STATE, MSG_STUTTER, MSG_TEMPORAL)
 from .messages import TlcMessage, parse_tool_output
 from .run import _Collector
-
 
 _PLAIN_STATE = re.compile(r"^State (\d+): (<.*>)\s*$")
 _PLAIN_STUTTER = re.compile(r"^State (\d+): Stuttering\s*$")

@@ -6,7 +6,7 @@ import re
 
 import attrs
 
-from ..properties import VIOLATED
+from ..model.properties import VIOLATED
 from .values import jsonable
 
 

@@ -21,24 +21,19 @@ from typing import Callable, Iterable
 import attrs
 
 from ..errors import MembarrierSpecError
-from ..properties import HOLDS, NOT_CHECKED, VIOLATED
-from .common import (
-    CONFIG_ERROR_CODES, DEFAULT_PROGRESS_INTERVAL, EXIT_CONFIG, EXIT_PARSE, MSG_ACTION_PROPERTY,
-    MSG_ASSUMPTION_FALSE, MSG_BACK_TO, MSG_BEHAVIOR, MSG_COUNTEREXAMPLE, MSG_DEADLOCK, MSG_DEPTH,
-    MSG_INIT_DONE, MSG_INIT_START, MSG_INVARIANT, MSG_INVARIANT_INIT, MSG_MODE, MSG_OOM, MSG_OOM_INIT,
-    MSG_OOM_LIVENESS, MSG_PARSE_FAILED, MSG_PARSE_FAILED2, MSG_PROGRESS, MSG_PROPERTY_INIT,
-    MSG_SERVER_READY, MSG_STATE, MSG_STATE1, MSG_STATS, MSG_STUTTER, MSG_SUCCESS, MSG_TEMPORAL,
-    MSG_TEMPORAL_START, MSG_VERSION, TlcSetupError, TlcSpecError, _OOM_TEXT,
-)
+from ..model.properties import HOLDS, NOT_CHECKED, VIOLATED
+from .common import (_OOM_TEXT, CONFIG_ERROR_CODES, DEFAULT_PROGRESS_INTERVAL, EXIT_CONFIG, EXIT_PARSE,
+                     MSG_ACTION_PROPERTY, MSG_ASSUMPTION_FALSE, MSG_BACK_TO, MSG_BEHAVIOR, MSG_COUNTEREXAMPLE,
+                     MSG_DEADLOCK, MSG_DEPTH, MSG_INIT_DONE, MSG_INIT_START, MSG_INVARIANT, MSG_INVARIANT_INIT,
+                     MSG_MODE, MSG_OOM, MSG_OOM_INIT, MSG_OOM_LIVENESS, MSG_PARSE_FAILED, MSG_PARSE_FAILED2,
+                     MSG_PROGRESS, MSG_PROPERTY_INIT, MSG_SERVER_READY, MSG_STATE, MSG_STATE1, MSG_STATS, MSG_STUTTER,
+                     MSG_SUCCESS, MSG_TEMPORAL, MSG_TEMPORAL_START, MSG_VERSION, TlcSetupError, TlcSpecError)
 from .install import find_jar, find_java
 from .messages import TlcMessage, ToolOutputParser
-from .results import TlcProgress, TlcResult, _STATS, _int, parse_progress
-from .specfiles import (
-    _quoted_line, _sany_error, _source_line, _unframed_tail, cfg_names, module_dependencies,
-    operator_parameters, rewrite_cfg,
-)
+from .results import _STATS, TlcProgress, TlcResult, _int, parse_progress
+from .specfiles import (_quoted_line, _sany_error, _source_line, _unframed_tail, cfg_names, module_dependencies,
+                        operator_parameters, rewrite_cfg)
 from .values import TlaValueError, parse_tla_state, parse_tla_value
-
 
 _LABEL = re.compile(r"^<(?P<name>[^\s(>]+)(?P<rest>.*?)>\s*$", re.S)
 _LOCATION = re.compile(r"\s+line \d+, col \d+ to line \d+, col \d+ of module \w+$")
