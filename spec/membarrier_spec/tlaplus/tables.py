@@ -33,7 +33,7 @@ def check_fields_accounted() -> None:
     known = set(KNOBS) | set(DECIDE_FIELDS) | set(OTHER_FIELDS)
     missing = [f for f in config_mod.field_names() if f not in known]
     if missing:
-        raise GeneratorError(f"Config field(s) {', '.join(missing)} are not mapped to TLA+ (tla.KNOBS)")
+        raise GeneratorError(f"Config field(s) {', '.join(missing)} are not mapped to TLA+ (tables.KNOBS)")
 
 
 def knob_value(value: Any) -> str:
@@ -78,7 +78,7 @@ _USERS = tuple(range(0, 5))  # mm_users values the table is checked over (decide
 
 
 def _decide_key(config: Config) -> Config:
-    """``config`` with the fields decide does not read (tla.KNOBS, scenarios) at their defaults.
+    """``config`` with the fields decide does not read (KNOBS, scenarios) at their defaults.
 
     Presets that differ only in those share one tabulation; :meth:`_Decision.spot_check` verifies, for every
     preset that reuses a table built from another preset's Config, that decide indeed answers as the shared
@@ -137,7 +137,7 @@ class _Decision:
             for u in (1, 2):
                 if syscalls.decide(self.cmd, 0, 0, membarrier_state=st, mm_users=u, config=config) \
                         != self.table[(st, u)]:
-                    raise GeneratorError(f"syscalls.decide reads a Config field that tla.KNOBS lists as not "
+                    raise GeneratorError(f"syscalls.decide reads a Config field that tables.KNOBS lists as not "
                                          f"read by it ({cmd_tla_name(self.cmd)}, state {st}, users {u})")
 
     def render(self) -> list[str]:
