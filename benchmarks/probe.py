@@ -15,9 +15,9 @@ from pathlib import Path
 
 from readme import README, publish  # benchmarks/readme.py
 
-from membarrier_spec.cli.probe import DEFAULT_COUNT, probe_scenario, table
 from membarrier_spec.syscall.probe import SCENARIOS
-from membarrier_spec.syscall.probe_live import unavailable_reason
+from membarrier_spec.syscall.probe_compare import DEFAULT_COUNT, run_probe, table
+from membarrier_spec.syscall.probe_live import ProbeUnavailable, unavailable_reason
 
 START, END = "<!-- probe:start -->", "<!-- probe:end -->"
 FINDINGS = README.parent / "docs" / "findings.md"
@@ -31,8 +31,11 @@ def main() -> int:
     if reason:
         print(f"probe unavailable: {reason}", file=sys.stderr)
         return 4
-    results = [probe_scenario(sc, DEFAULT_COUNT, 3, 10, lambda line: print(line, file=sys.stderr))
-               for sc in SCENARIOS.values()]
+    try:
+        results = run_probe(list(SCENARIOS), log=lambda line: print(line, file=sys.stderr, flush=True))
+    except ProbeUnavailable as exc:
+        print(f"probe unavailable: {exc}", file=sys.stderr)
+        return 4
     text = "\n".join([START, table(results, DEFAULT_COUNT), END])
     return publish(START, END, text, write=args.readme, paths=(README, Path(FINDINGS)))
 

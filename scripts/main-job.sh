@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 
 stages=()
-stage() {  # stage NAME COMMAND...: run it, and remember how long it took
-    local name=$1 start=$SECONDS
+stage() {  # stage NAME COMMAND...: run it, remember how long it took, and return its exit status
+    local name=$1 start=$SECONDS status=0
     shift
-    "$@"
+    "$@" || status=$?
     stages+=("$(printf '%-10s %4d s' "$name" $((SECONDS - start)))")
+    return "$status"
 }
 
 # List the presets (kernel variants) the later steps work on.
@@ -23,20 +24,20 @@ stage generate membarrier-spec generate
 # Check every preset at its default size with the explorer against the expected verdict table.
 mkdir -p build
 verify_status=0
-verify_start=$SECONDS
-membarrier-spec verify > build/verify.txt || verify_status=$?
+stage verify membarrier-spec verify > build/verify.txt || verify_status=$?
 cat build/verify.txt
-stages+=("$(printf '%-10s %4d s' verify $((SECONDS - verify_start)))")
 
 # With a tla2tools.jar (membarrier-spec install-tlc, $TLA2TOOLS_JAR or the cache), TLC checks every
 # preset too; exit status 1 only means the preset violates a property, as the verdict table expects.
 tlc_note="skipped (no tla2tools.jar; membarrier-spec install-tlc fetches it)"
-if [ -n "${TLA2TOOLS_JAR:-}" ] || [ -f "$HOME/.cache/membarrier-spec/tla2tools.jar" ]; then
-    tlc_start=$SECONDS
+check_every_preset_with_tlc() {
     for preset in $(membarrier-spec presets | awk '{print $1}'); do
-        membarrier-spec check "$preset" --engine tlc --quiet || [ "$?" -eq 1 ]
+        # exit status 1 only means a violated property; anything else stops the job
+        membarrier-spec check "$preset" --engine tlc --quiet || { local status=$?; [ "$status" -eq 1 ] || return "$status"; }
     done
-    stages+=("$(printf '%-10s %4d s' tlc $((SECONDS - tlc_start)))")
+}
+if [ -n "${TLA2TOOLS_JAR:-}" ] || [ -f "${XDG_CACHE_HOME:-$HOME/.cache}/membarrier-spec/tla2tools.jar" ]; then
+    stage tlc check_every_preset_with_tlc
     tlc_note="every preset checked"
 else
     echo "main-job: no tla2tools.jar, so TLC is skipped (membarrier-spec install-tlc fetches it)" >&2

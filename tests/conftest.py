@@ -38,3 +38,16 @@ def default_signals() -> None:
     test run in the background would otherwise see Ctrl-C do nothing."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+
+
+_EXPLORED: dict = {}
+
+
+def explored(name: str):
+    """The explorer's result on preset ``name`` (its checked properties), explored once per test session."""
+    if name not in _EXPLORED:
+        from membarrier_spec.check.explore import explore
+        from membarrier_spec.model.presets import preset
+        p = preset(name)
+        _EXPLORED[name] = explore(p.config, name, checked=p.checked)
+    return _EXPLORED[name]

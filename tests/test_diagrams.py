@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import explored
 
 from membarrier_spec import abi, pictures
-from membarrier_spec.check import results
-from membarrier_spec.check.explore import explore
+from membarrier_spec.check import projection, results
 from membarrier_spec.model.interface import Model
-from membarrier_spec.model.presets import COLUMNS, PRESETS, preset
+from membarrier_spec.model.presets import COLUMNS, PRESETS
 from membarrier_spec.model.properties import VIOLATED
 from membarrier_spec.model.state import action_text
 
@@ -30,14 +30,7 @@ SMALL = ["racy-state-load", "register-no-rq-sync", "sync-core-no-serialize", "sy
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="graphviz's dot is not installed (apt-get install graphviz)")
 
-_RESULTS: dict = {}
-
-
-def result(name):
-    if name not in _RESULTS:
-        p = preset(name)
-        _RESULTS[name] = explore(p.config, name, checked=p.checked)
-    return _RESULTS[name]
+result = explored  # one exploration per preset and test session (conftest)
 
 
 # --- 1. the registration lifecycle --------------------------------------------------------------------
@@ -111,7 +104,7 @@ def _synthetic_ipi_trace():
 
 def test_an_ipi_is_an_arrow_from_the_sender_to_the_handler():
     trace = _synthetic_ipi_trace()
-    ipis = pictures._ipis(trace)
+    ipis = pictures.pair_ipis(trace)
     assert [(i.src, i.dst, i.start, i.end) for i in ipis] == [(0, 1, 1, 3)]
     text = pictures.swimlane_dot(trace, "Ordering")
     assert text.count(f'BGCOLOR="{pictures.IPI_COLOR}"') == 4   # the vertical run: rows 1 (half), 2, 3 (half)
@@ -123,7 +116,7 @@ def test_an_ipi_is_an_arrow_from_the_sender_to_the_handler():
 # --- 2. state graphs ---------------------------------------------------------------------------------
 
 def test_projection_accounts_for_every_state_and_marks_the_violation():
-    run = pictures.explore_preset("racy-state-load")
+    run = projection.explore_preset("racy-state-load")
     assert run.result.properties == result("racy-state-load").properties
     (proj,) = run.projections
     assert proj.states == run.result.distinct_states
@@ -132,10 +125,10 @@ def test_projection_accounts_for_every_state_and_marks_the_violation():
     assert bad
     keys = {key for key, *_ in proj.nodes}
     trace = run.result.counterexamples["NoUseAfterFree"]
-    assert all(pictures.trace_key(st["state"]) in keys for st in trace)
-    assert pictures.trace_key(trace[-1]["state"]) in bad
+    assert all(projection.trace_key(st["state"]) in keys for st in trace)
+    assert projection.trace_key(trace[-1]["state"]) in bad
     text = pictures.state_graph_dot(proj, run.result.counterexamples)
-    assert pictures.PROJECTION in text.replace("<BR ALIGN=\"LEFT\"/>", " ") or "projected onto" in text
+    assert projection.PROJECTION in text.replace("<BR ALIGN=\"LEFT\"/>", " ") or "projected onto" in text
     assert "penwidth=2.4" in text  # the counterexample's path
 
 
@@ -143,7 +136,7 @@ def test_projection_accounts_for_every_state_and_marks_the_violation():
 
 def test_every_violated_cell_links_to_its_swimlane():
     table = {name: p.expected for name, p in PRESETS.items()}
-    link = pictures._linker("files", table)
+    link = pictures.cell_linker("files", table)
     matrix = pictures.verdict_matrix_dot(table, link)
     md = pictures.verdict_markdown(table, link)
     for name, props in table.items():
@@ -160,9 +153,9 @@ def test_rendering_is_deterministic():
     src = pictures.lifecycle_dot()
     assert pictures.render(src, "svg") == pictures.render(src, "svg")
     assert pictures.render(src, "png") == pictures.render(src, "png")
-    runs = {n: pictures.explore_preset(n) for n in ("racy-state-load",)}
+    runs = {n: projection.explore_preset(n) for n in ("racy-state-load",)}
     first = pictures.build_diagrams(runs)
-    second = pictures.build_diagrams({n: pictures.explore_preset(n) for n in runs})
+    second = pictures.build_diagrams({n: projection.explore_preset(n) for n in runs})
     assert [d.source for d in first] == [d.source for d in second]
 
 

@@ -49,7 +49,7 @@ def test_unknown_property_is_an_error(tmp_path):
     path, _ = _explorer_json("no-exit-mb", tmp_path)
     with pytest.raises(TraceError):
         from membarrier_spec.cli.replay import cmd_replay
-        cmd_replay(type("A", (), {"trace": str(path), "property": "NoSuchThing"})())
+        cmd_replay(type("A", (), {"trace": str(path), "property": "NoSuchThing", "preset": None})())
 
 
 @pytest.mark.tlc

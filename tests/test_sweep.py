@@ -21,6 +21,7 @@ import pytest
 from conftest import default_signals, tlc_or_skip
 
 from membarrier_spec.cli import app as cli
+from membarrier_spec.syscall.kernel import live_unavailable_reason
 
 BAD_INPUT = 2
 SMALL = "register-no-rq-sync"
@@ -126,9 +127,11 @@ def _split(args: str, tmp: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("args,status", CASES)
-def test_bad_input_is_one_line(args, status, workdir, capsys, monkeypatch):
+def test_bad_input_is_one_line(args, status, workdir, capsys, monkeypatch, request):
     monkeypatch.chdir(workdir)
     monkeypatch.setenv("MEMBARRIER_SPEC_NO_LIVE", "1")  # probe and conformance refuse before any live work
+    live_unavailable_reason.cache_clear()  # the answer is cached: ask again with the switch set...
+    request.addfinalizer(live_unavailable_reason.cache_clear)  # ...and again without it afterwards
     before = _leftovers()
     fails_in_argparse = _argparse_fails(args, workdir)
     capsys.readouterr()  # that trial parse's own message

@@ -24,11 +24,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import tlc_or_skip
+from conftest import explored, tlc_or_skip
 
-from membarrier_spec.check.explore import Explorer
 from membarrier_spec.model.interface import Model
-from membarrier_spec.model.presets import PRESETS, preset
+from membarrier_spec.model.presets import PRESETS
 from membarrier_spec.model.properties import BY_NAME
 from membarrier_spec.tlaplus import generator, names, tables
 from membarrier_spec.tlaplus import values as tla_values
@@ -49,24 +48,12 @@ def tla_dir(tmp_path_factory) -> Path:
     return out
 
 
-_EXPLORED: dict[str, int] = {}
-
-
 def explorer_distinct_states(name: str) -> int:
-    """The explorer's distinct states, reusing tests/test_presets.py's results when they are at hand."""
-    if name not in _EXPLORED:
-        try:
-            import test_presets  # the same pytest session: its cache holds complete explorations
-            cached = getattr(test_presets, "_CACHE", {}).get(name)
-        except ImportError:
-            cached = None
-        if cached is not None and cached.complete:
-            _EXPLORED[name] = cached.distinct_states
-        else:
-            r = Explorer(Model(preset(name).config), check_liveness=False).run(name)
-            assert r.complete
-            _EXPLORED[name] = r.distinct_states
-    return _EXPLORED[name]
+    """The explorer's distinct states (one exploration per preset and test session, shared with the other
+    test files through conftest)."""
+    r = explored(name)
+    assert r.complete
+    return r.distinct_states
 
 
 def replay(model: Model, prop: str, trace: list[dict]) -> None:
@@ -147,7 +134,7 @@ def _decide_configs() -> list[str]:
     """One preset per distinct syscall-layer configuration (the decision tables they need differ)."""
     seen, names = set(), []
     for name in _names():
-        key = tables._decide_key(PRESETS[name].config)
+        key = tables.decide_key(PRESETS[name].config)
         if key not in seen:
             seen.add(key)
             names.append(name)

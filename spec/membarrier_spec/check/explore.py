@@ -174,12 +174,7 @@ class Explorer:
             path.append(i)
             i = parent[i]
         path.reverse()
-        out = []
-        for k in path:
-            st = via[k]
-            out.append({"action": st.action if st else "Init", "args": dict(st.args) if st else {},
-                        "state": self.model.describe(states[k])})
-        return out
+        return trace_records(self.model, [via[k] for k in path], [states[k] for k in path])
 
     def _stuck_state(self, states, src, dst, goal) -> int | None:
         """A reachable state from which no state satisfying ``goal`` is reachable (None: there is none)."""
@@ -202,6 +197,13 @@ class Explorer:
             if not seen[i]:
                 return i
         return None
+
+
+def trace_records(model: Model, steps: list[Step | None], states: list[KState]) -> list[dict]:
+    """A path in the shape of ``explore --json`` counterexamples: each step (None: the initial state) with the
+    state it leads to, described."""
+    return [{"action": st.action if st else "Init", "args": dict(st.args) if st else {}, "state": model.describe(s)}
+            for st, s in zip(steps, states)]
 
 
 def stderr_progress(line: str) -> None:

@@ -27,6 +27,7 @@ from ..model.interface import Model
 from ..model.presets import PRESETS, preset
 from ..model.properties import BY_NAME
 from ..model.state import KState, Step
+from .explore import trace_records
 
 
 class TraceError(MembarrierSpecError):
@@ -108,8 +109,7 @@ def explorer_trace(preset_name: str, trace: list[dict]) -> list[dict]:
     done = replay_trace(model, "", trace, "tlc")
     if done.divergence:
         raise TraceError(f"{preset_name}: the trace does not replay: {done.divergence}")
-    return [{"action": st.action if st else "Init", "args": dict(st.args) if st else {},
-             "state": model.describe(s)} for st, s in zip(done.steps, done.states)]
+    return trace_records(model, list(done.steps), list(done.states))
 
 
 def load(path: str, preset_name: str | None = None) -> dict:

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -27,7 +26,9 @@ from typing import Callable
 import attrs
 
 from .. import __version__
+from ..files import OutputError, write_set
 from .explore import Result
+from .projection import PresetRun, Projection, explore_preset
 
 ENGINE = "explorer"
 DEFAULT_ROOT = Path("build") / "results"
@@ -81,7 +82,6 @@ class ResultStore:
 
     def load(self, name: str, key: str):
         """The stored run of ``name`` if its key is ``key``, else None (a damaged file counts as missing)."""
-        from ..pictures import PresetRun, Projection
         try:
             data = json.loads(self.path(name).read_text())
             if data.get("key") != key:
@@ -111,26 +111,18 @@ class ResultStore:
         self._write(name, engine, {"key": key, **output})
 
     def _write(self, name: str, engine: str, data: dict) -> None:
+        path = self.path(name, engine)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.root)
-            try:
-                with os.fdopen(fd, "w") as f:
-                    json.dump(data, f, separators=(",", ":"), default=list)
-                os.replace(tmp, self.path(name, engine))
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        except OSError as exc:
-            print(f"membarrier-spec: note: result of {name} not stored ({exc.strerror})", file=sys.stderr)
+            write_set(path.parent, {path.name: json.dumps(data, separators=(",", ":"), default=list)})
+        except OutputError as exc:
+            print(f"membarrier-spec: note: result of {name} not stored ({exc})", file=sys.stderr)
 
 
 def explore_presets(names: list[str], jobs: int | None = None, progress: Callable[[str], None] | None = None,
                     *, store: ResultStore | None = None, fresh: bool = False) -> dict:
-    """Each preset's :class:`~membarrier_spec.pictures.PresetRun`, from ``store`` where current, else explored
+    """Each preset's :class:`~membarrier_spec.check.projection.PresetRun`, from ``store`` where current, else explored
     (in parallel over ``jobs`` processes) and stored; in ``names`` order."""
     from ..model.presets import preset
-    from ..pictures import explore_preset
     keys = {}
     for name in names:
         p = preset(name)  # an unknown name fails before any work

@@ -5,8 +5,8 @@ takes one enabled action of the concurrency model (Hypothesis picks which)
 and whose invariants are the properties the preset checks.  Point it at your
 own preset from a test file::
 
-    from .stateful import machine_for
-    from .. import preset
+    from membarrier_spec import preset
+    from membarrier_spec.check.stateful import machine_for
 
     TestMyVariant = machine_for(preset("mainline").config.evolve(entry_mb=False),
                                 properties=("Ordering",)).TestCase

@@ -7,17 +7,15 @@ between it, the generator's file names (:mod:`membarrier_spec.tlaplus.generator`
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import attrs
 
 from ..errors import MembarrierSpecError
 from ..model.presets import preset
-from ..model.properties import PROPERTIES, Kind
+from ..model.properties import HOLDS, NOT_CHECKED, PROPERTIES, VIOLATED, Kind
 from ..tlaplus.names import module_name
-from ..tlc import (HOLDS, NOT_CHECKED, VIOLATED, TlcResult, _strip_tla_comments, cfg_names, check_spec, find_jar,
-                   module_dependencies)
+from ..tlc import TlcResult, assumed_names, cfg_names, check_spec, find_jar, module_dependencies
 from .results import result_key as key_of
 
 
@@ -58,9 +56,9 @@ def check_preset(preset_name: str, *, tla_dir: Path | None = None, **kw) -> TlcR
     verdicts = {q.name: r.properties.get(q.name, NOT_CHECKED) for q in PROPERTIES}
     notes = list(r.notes)
     static = [q for q in PROPERTIES if q.kind is Kind.STATIC and q.name in wanted and q.name not in r.properties]
+    assumptions = assumed_names(module_dependencies(spec)) if static else set()
     for q in static:  # a fact of the Config: TLC checks it as an ASSUME, if the spec has one
-        assumed = any(re.search(rf"\bASSUME\s+{q.name}\b", _strip_tla_comments(m.read_text(errors="replace")))
-                      for m in module_dependencies(spec))
+        assumed = q.name in assumptions
         if assumed and r.assumptions_held:
             verdicts[q.name] = HOLDS  # TLC evaluated the ASSUME and went on
         elif assumed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model.presets import COLUMNS, PRESETS
+from ..model.presets import COLUMNS, PRESETS, short_source
 from ..model.properties import NOT_CHECKED, Verdict
 
 SHORT = {"Ordering": "Ordering", "NoStaleCode": "NoStaleCode", "NoUseAfterFree": "NoUseAfterFree",
@@ -34,7 +34,7 @@ def markdown(results: dict[str, dict[str, str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, props in results.items():
         p = PRESETS[name]
-        row = [name, p.source.split(":")[0]] + [cell(p.expected.get(c), props.get(c)) for c in COLUMNS]
+        row = [name, short_source(p.source)] + [cell(p.expected.get(c), props.get(c)) for c in COLUMNS]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 

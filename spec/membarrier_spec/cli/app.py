@@ -12,7 +12,8 @@ import os
 import sys
 
 from ..errors import MembarrierSpecError, Terminated
-from .options import EXIT_BAD_INPUT, Parser, positive_int
+from .options import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_IO_ERROR, EXIT_TERMINATED, Parser, positive_int,
+                      signals_unwind)
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
@@ -65,8 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
 SUBCOMMAND_MODULES: list[str] = ["explore", "generate", "pictures", "tlc", "replay", "switch_cost", "probe"]
 
 
-EXIT_IO_ERROR = 74  # sysexits.h EX_IOERR: an input or output failed at the system level
-
 
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 terminal gets escapes, not a traceback
@@ -75,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
             reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = _unwind_on_signals()
     try:
-        status = args.func(args)
+        with signals_unwind():
+            status = args.func(args)
         sys.stdout.flush()
         return status
     except BrokenPipeError:  # output piped into head(1) and the like
@@ -96,33 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("membarrier-spec: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Terminated:  # SIGTERM or SIGHUP: every `finally` has run, so children are stopped, temporaries gone
         print("membarrier-spec: terminated; child processes were stopped and temporary files removed",
               file=sys.stderr)
-        return 143
-    finally:
-        import signal
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _unwind_on_signals() -> dict:
-    """SIGTERM and SIGHUP (the terminal closed) unwind like Ctrl-C, through every cleanup on the way out;
-    the handlers they had, to restore."""
-    import signal
-
-    def handler(signum, frame):
-        raise Terminated()
-
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except (ValueError, OSError):  # not the main thread (an embedding program): leave its handlers alone
-            pass
-    return previous
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return EXIT_TERMINATED

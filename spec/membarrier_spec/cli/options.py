@@ -1,10 +1,39 @@
-"""Argument types and options shared by several subcommands."""
+"""What every command shares: exit statuses, signal handling, argument types and common options."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
 
-EXIT_BAD_INPUT = 2  # bad input: a one-line message on stderr
+from ..errors import Terminated
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2      # bad input: a one-line message on stderr
+EXIT_IO_ERROR = 74      # sysexits.h EX_IOERR: an input or output failed at the system level
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_TERMINATED = 143   # SIGTERM or SIGHUP
+
+
+@contextlib.contextmanager
+def signals_unwind():
+    """While a command runs, SIGTERM and SIGHUP (the terminal closed) raise :class:`Terminated`, so they unwind
+    like Ctrl-C through every cleanup on the way out (TLC stopped, temporary files removed); the old handlers
+    come back afterwards.  Outside the main thread (an embedding program) its handlers are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def positive_int(text: str) -> int:

@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def cmd_replay(args) -> int:
-    data = load(args.trace, getattr(args, "preset", None))
+    data = load(args.trace, args.preset)
     p = preset(data["preset"])
     engine = data.get("engine", "explorer")
     traces = data["counterexamples"]

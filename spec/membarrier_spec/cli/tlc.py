@@ -24,19 +24,16 @@ server started by hand: ``java -Dtlc2.tool.distributed.TLCServer.port=PORT -Djav
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from .. import tlc
 from ..check import tlc_presets
 from ..errors import MembarrierSpecError, Terminated
-from .options import Parser, add_fresh, positive_int
-
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+from ..model.properties import NOT_CHECKED
+from .options import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, Parser, add_fresh, positive_int,
+                      signals_unwind)
 
 
 def register(sub) -> None:
@@ -151,25 +148,6 @@ def _on_run(progress: ProgressLine):
     return on_run
 
 
-@contextlib.contextmanager
-def _sigterm_unwinds():
-    """While TLC runs, SIGTERM and SIGHUP (the terminal closed) raise :class:`Terminated`, so that TLC is
-    stopped and its temporary files removed as for Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Terminated()
-
-    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
-
-
 def _run_kw(args) -> dict:
     return dict(jar=args.jar, java=args.java, workers=args.workers, heap=args.heap,
                 timeout=args.timeout, distributed=args.distributed or 0)
@@ -189,7 +167,7 @@ def summary(result: tlc.TlcResult, expected: dict[str, str] | None = None) -> st
     elif not result.complete:
         lines.append("  the state graph was not explored completely")
     for name, verdict in result.properties.items():
-        if verdict == tlc.NOT_CHECKED and expected is not None and name not in expected:
+        if verdict == NOT_CHECKED and expected is not None and name not in expected:
             continue
         want = (expected or {}).get(name)
         note = "" if want in (None, verdict) else f"   (expected: {want})"
@@ -295,18 +273,18 @@ def tlc_run(argv: list[str] | None = None) -> int:
         expected = p.expected
         run = lambda: tlc_presets.check_preset(p.name, tla_dir=args.tla_dir, on_progress=progress,  # noqa: E731
                                        on_run=_on_run(progress), **kw)
-    with _sigterm_unwinds():
-        try:
-            result = run()
-        finally:
-            progress.end()
+    try:
+        result = run()
+    finally:
+        progress.end()
     return _report(result, args.json, "tlc-run", expected)
 
 
 def tlc_run_main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tlc-run`` console script: errors are one message, never a traceback."""
     try:
-        status = tlc_run(argv)
+        with signals_unwind():
+            status = tlc_run(argv)
     except MembarrierSpecError as exc:
         print(f"tlc-run: error: {exc}", file=sys.stderr)
         status = EXIT_BAD_INPUT

@@ -249,8 +249,7 @@ def _read_rq_curr(setup, s, c, t, call):
     def reader(setup, s, c, t, call, cpu):
         me = s.cpus[c]
         p = memory.load(me.sbuf, me.view, rq_curr_var(cpu))
-        mm = s.tasks[t].mm
-        hit = s.tasks[p].mm == mm or (lazy and s.tasks[p].mm == NO_MM and s.cpus[cpu].active_mm == mm)
+        hit = runs_mm(s, p, cpu, s.tasks[t].mm, lazy)
         layout = setup.layouts[s.scenario]
         yield from _loop(setup, s, c, t, call, s, hit, hit, "read_rq_curr", curr=layout.task_name(p))
     yield from _loop_or_send(setup, s, c, t, call, reader)
@@ -412,6 +411,18 @@ _STEPS = {
 
 # --- IPI handlers, run by the target CPU -------------------------------------------------------------
 
+def runs_mm(s: KState, p: int, cpu: int, mm: int, lazy_too: bool) -> bool:
+    """Task ``p``, on CPU ``cpu``, runs ``mm``: ``p->mm == mm`` or, with ``lazy_too`` (the ``rq_sync_lazy``
+    candidate fix), ``p`` is a kernel thread whose lazy active_mm (the CPU's) is ``mm``."""
+    own = s.tasks[p].mm
+    return own == mm or (lazy_too and own == NO_MM and s.cpus[cpu].active_mm == mm)
+
+
+def sync_rq_state_applies(config: Config, s: KState, c: int, mm: int) -> bool:
+    """``ipi_sync_rq_state`` for ``mm`` does its work on CPU ``c`` (it returns at once otherwise)."""
+    return runs_mm(s, s.cpus[c].curr, c, mm, config.rq_sync_lazy)
+
+
 def run_handler(config: Config, s: KState, c: int, handler: str, arg: int) -> KState:
     """The effect of an IPI handler on CPU ``c``.
 
@@ -419,8 +430,7 @@ def run_handler(config: Config, s: KState, c: int, handler: str, arg: int) -> KS
     ``rq_sync_lazy`` candidate fix, the CPU runs a kernel thread whose lazy active_mm is the mm).
     """
     if handler == "ipi_sync_rq_state":
-        lazy = config.rq_sync_lazy and mm_of_curr(s, c) == NO_MM and s.cpus[c].active_mm == arg
-        if mm_of_curr(s, c) != arg and not lazy:
+        if not sync_rq_state_applies(config, s, c, arg):
             return s
         s = with_cpu(s, c, rq_state=s.mms[arg].state)
     s = smp_mb(s, c)
@@ -440,4 +450,6 @@ def handle_ipis(setup: Setup, s: KState, c: int):
             continue
         ns = with_cpu(s, c, ipis=cpu.ipis[:i] + cpu.ipis[i + 1:])
         ns = run_handler(setup.config, ns, c, handler, arg)
-        yield step(handler, cpu=c, caller=layout.task_name(caller), curr=layout.task_name(cpu.curr)), ns
+        # what ipi_sync_rq_state did is part of its step, so that nothing downstream derives it again
+        did = {"synced": sync_rq_state_applies(setup.config, s, c, arg)} if handler == "ipi_sync_rq_state" else {}
+        yield step(handler, cpu=c, caller=layout.task_name(caller), curr=layout.task_name(cpu.curr), **did), ns

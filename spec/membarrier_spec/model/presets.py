@@ -201,6 +201,16 @@ _add("no-exit-mb", "membarrier without its last smp_mb (kernel scenario B)",
      "Is membarrier's exit barrier needed?",
      "✗ . . . . . . . . . .", exit_mb=False, scenarios=("mp_private",))
 
+# The candidate fixes for the lazy-return bug, compared with mainline by the probe, switch-cost and the report.
+CANDIDATE_FIXES = ("fix-switch-prev-mm", "fix-no-early-return", "fix-user-prev-mm", "fix-register-lazy")
+assert all(name in PRESETS for name in CANDIDATE_FIXES)
+
+
+def short_source(source: str) -> str:
+    """``McKenney, membarrier BoF notes 2017: problem 1`` from a preset's source line (details in parentheses
+    dropped), for the verdict tables."""
+    return source.split(" (")[0].strip()
+
 
 def preset(name: str) -> Preset:
     """The preset called ``name``; an unknown name is a ConfigError listing the known ones."""

@@ -26,18 +26,18 @@ from __future__ import annotations
 
 from .graphviz import dot_path, render
 from .lifecycle import POLICY_TITLES, REGIONS, lifecycle_dot, lifecycle_policies, registration_machine
-from .matrix import short_source, verdict_markdown, verdict_matrix_dot
-from .output import (DIAGRAM_PREFIXES, MANIFEST, README_PICTURES, PresetRun, _linker, build_diagrams, diagram_files,
-                     explore_preset, lifecycle_name, render_diagrams, stale_files, states_name, swimlane_name,
-                     writable_dir, write_files)
-from .states import HIDDEN, PROJECTION, Projection, state_graph_dot, trace_key
-from .swimlanes import IPI_COLOR, _ipis, swimlane_dot
+from .matrix import verdict_markdown, verdict_matrix_dot
+from .output import (DIAGRAM_PREFIXES, MANIFEST, README_PICTURES, build_diagrams, cell_linker,
+                     diagram_files, lifecycle_name, render_diagrams, stale_files, states_name,
+                     swimlane_name, writable_dir, write_files)
+from .states import state_graph_dot
+from .swimlanes import IPI_COLOR, pair_ipis, swimlane_dot
 
 __all__ = [
-    "DIAGRAM_PREFIXES", "HIDDEN", "IPI_COLOR", "MANIFEST", "POLICY_TITLES", "PROJECTION", "PresetRun",
-    "Projection", "README_PICTURES", "REGIONS", "_ipis", "_linker", "build_diagrams", "diagram_files",
-    "dot_path", "explore_preset", "lifecycle_dot", "lifecycle_name", "lifecycle_policies",
-    "registration_machine", "render", "render_diagrams", "short_source", "stale_files",
-    "state_graph_dot", "states_name", "swimlane_dot", "swimlane_name", "trace_key", "verdict_markdown",
+    "DIAGRAM_PREFIXES", "IPI_COLOR", "MANIFEST", "POLICY_TITLES", "PresetRun",
+    "README_PICTURES", "REGIONS", "pair_ipis", "cell_linker", "build_diagrams", "diagram_files",
+    "dot_path", "lifecycle_dot", "lifecycle_name", "lifecycle_policies",
+    "registration_machine", "render", "render_diagrams", "stale_files",
+    "state_graph_dot", "states_name", "swimlane_dot", "swimlane_name", "verdict_markdown",
     "verdict_matrix_dot", "writable_dir", "write_files",
 ]

@@ -8,6 +8,7 @@ import attrs
 from .. import abi
 from ..model import syscalls
 from ..model.config import ALLOC_POLICIES, FORK_POLICIES, Config
+from ..model.properties import COMMAND_OF_REGISTRATION
 from ..model.render import state_bits
 from ..syscall import sequential
 from .graphviz import FONT, bit_lines, bits, esc, font, lines_html, wrap
@@ -22,12 +23,6 @@ REGIONS: tuple[tuple[str, abi.State, abi.State, abi.Cmd], ...] = (
     ("PRIVATE_EXPEDITED_RSEQ", abi.State.PRIVATE_EXPEDITED_RSEQ, abi.State.PRIVATE_EXPEDITED_RSEQ_READY,
      abi.Cmd.REGISTER_PRIVATE_EXPEDITED_RSEQ),
 )
-_EXPEDITED_OF = {abi.Cmd.REGISTER_GLOBAL_EXPEDITED: abi.Cmd.GLOBAL_EXPEDITED,
-                 abi.Cmd.REGISTER_PRIVATE_EXPEDITED: abi.Cmd.PRIVATE_EXPEDITED,
-                 abi.Cmd.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: abi.Cmd.PRIVATE_EXPEDITED_SYNC_CORE,
-                 abi.Cmd.REGISTER_PRIVATE_EXPEDITED_RSEQ: abi.Cmd.PRIVATE_EXPEDITED_RSEQ}
-
-
 @attrs.frozen(order=True)
 class Transition:
     """One step of an mm's registration state: ``event`` took ``src`` to ``dst`` returning ``ret``."""
@@ -237,7 +232,7 @@ def _lifecycle_node(value: int, non_ready: abi.State, ready: abi.State, own_cmd:
                     stays: dict[str, list[str]]) -> str:
     names = state_bits(value)
     reported = bool(syscalls.registrations(value) & own_cmd)
-    command = _EXPEDITED_OF[own_cmd]
+    command = COMMAND_OF_REGISTRATION[own_cmd]
     plan = syscalls.decide(int(command), 0, 0, membarrier_state=value, mm_users=2, config=Config())
     if own_cmd == abi.Cmd.REGISTER_GLOBAL_EXPEDITED:
         answer = ""  # GLOBAL_EXPEDITED needs no registration of its caller

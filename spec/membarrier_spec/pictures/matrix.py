@@ -5,16 +5,10 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from ..model.presets import COLUMNS, PRESETS
+from ..model.presets import COLUMNS, PRESETS, short_source
 from ..model.properties import HOLDS, NOT_CHECKED, VIOLATED
 from .graphviz import FONT, esc, font, wrap
 from .swimlanes import BAD
-
-
-def short_source(source: str) -> str:
-    """``McKenney, membarrier BoF notes 2017: problem 1`` from a preset's source line (details in parentheses
-    dropped)."""
-    return source.split(" (")[0].strip()
 
 
 def _camel_lines(name: str) -> list[str]:

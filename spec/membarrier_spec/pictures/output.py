@@ -11,31 +11,14 @@ from typing import Callable
 import attrs
 
 from .. import files
-from ..check.explore import Explorer, Result
-from ..model.presets import COLUMNS, PRESETS, preset
+from ..check.projection import PresetRun
+from ..model.presets import COLUMNS, PRESETS, short_source
 from ..model.properties import VIOLATED
 from .graphviz import DiagramError, digest, dot_path, dot_version, render
 from .lifecycle import lifecycle_dot, lifecycle_policies
-from .matrix import short_source, verdict_markdown, verdict_matrix_dot
-from .states import ProjectingModel, Projection, state_graph_dot
+from .matrix import verdict_markdown, verdict_matrix_dot
+from .states import state_graph_dot
 from .swimlanes import swimlane_dot
-
-
-@attrs.frozen
-class PresetRun:
-    """One preset explored: the explorer's result and its projected state graphs."""
-
-    name: str
-    result: Result
-    projections: tuple[Projection, ...]
-
-
-def explore_preset(name: str) -> PresetRun:
-    """Explore one preset (exactly as ``membarrier-spec explore NAME`` does), recording the projection."""
-    p = preset(name)
-    model = ProjectingModel(p.config, p.checked)
-    result = Explorer(model).run(name, p.checked)
-    return PresetRun(name, result, model.projections(name))
 
 
 def swimlane_name(preset_name: str, prop: str) -> str:
@@ -100,12 +83,12 @@ def build_diagrams(runs: dict[str, PresetRun], *, engine: str = "explorer",
             out.append(Diagram(states_name(name, proj.scenario),
                                state_graph_dot(proj, run.result.counterexamples)))
     if matrix:
-        out.append(Diagram("verdicts", verdict_matrix_dot(table, _linker("files", table, cex), engine), True))
+        out.append(Diagram("verdicts", verdict_matrix_dot(table, cell_linker("files", table, cex), engine), True))
     return out
 
 
-def _linker(style: str, table: dict[str, dict[str, str]], drawn: dict[str, dict[str, list]] | None = None
-            ) -> Callable[[str, str], str | None]:
+def cell_linker(style: str, table: dict[str, dict[str, str]], drawn: dict[str, dict[str, list]] | None = None
+                ) -> Callable[[str, str], str | None]:
     """Where a matrix cell links: its swimlane (a file beside, or an anchor in the report), if drawn.
 
     ``style``: "files" (``swimlane-*.svg`` beside the table), "anchors" (``#swimlane-*`` and the preset's
@@ -215,7 +198,7 @@ def diagram_files(runs: dict[str, PresetRun], jobs: int | None = None, complete:
     renderer = renderer_fingerprint()
     if complete:
         table = {n: r.result.properties for n, r in runs.items()}
-        files["verdicts.md"] = verdict_markdown(table, _linker("files", table)).encode("utf-8")
+        files["verdicts.md"] = verdict_markdown(table, cell_linker("files", table)).encode("utf-8")
         sources["verdicts.md"] = digest(files["verdicts.md"])
         files[MANIFEST] = manifest_text(sources, renderer).encode("utf-8")
     return Rendered(files, sources, renderer)

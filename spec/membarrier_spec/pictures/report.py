@@ -19,18 +19,18 @@ import attrs
 from .. import __version__
 from ..check import results as results_store
 from ..check import tlc_presets
+from ..check.projection import HIDDEN, PROJECTION, PresetRun
 from ..check.replay import explorer_trace
 from ..check.verdicts import MARK, SHORT
 from ..model.config import Config
-from ..model.presets import ALWAYS_CHECKED, COLUMNS, PRESETS, preset
+from ..model.presets import ALWAYS_CHECKED, CANDIDATE_FIXES, COLUMNS, PRESETS, preset, short_source
 from ..model.properties import BY_NAME, NOT_CHECKED, VIOLATED
 from ..model.render import trace_lines
 from .graphviz import dot_path, render
 from .lifecycle import POLICY_TITLES, lifecycle_policies
-from .matrix import short_source, verdict_markdown, verdict_matrix_dot
-from .output import (DIAGRAM_PREFIXES, PresetRun, _linker, build_diagrams, lifecycle_name, render_diagrams,
-                     states_name, swimlane_name, writable_dir, write_files)
-from .states import HIDDEN, PROJECTION
+from .matrix import verdict_markdown, verdict_matrix_dot
+from .output import (DIAGRAM_PREFIXES, build_diagrams, cell_linker, lifecycle_name, render_diagrams, states_name,
+                     swimlane_name, writable_dir, write_files)
 
 # The mail threads the historical presets cite (docs/sources.md): the words a preset's source line starts
 # with, then subject, author, date.
@@ -160,14 +160,13 @@ def build_context(runs: dict[str, PresetRun], engine: str,
         "lifecycles": lifecycles,
         "projection": PROJECTION, "hidden": HIDDEN,
         "table_md": verdict_markdown(
-            table, _linker("markdown", table, {n: er.counterexamples for n, er in engine_results.items()})),
+            table, cell_linker("markdown", table, {n: er.counterexamples for n, er in engine_results.items()})),
         "table_rows": _table_rows(table, engine_results),
         "finding": _finding(engine_results),
     }
 
 
 # The candidate fixes of the lazy return, compared in the report's "Finding" section.
-FIXES = ("fix-switch-prev-mm", "fix-no-early-return", "fix-user-prev-mm", "fix-register-lazy")
 
 
 def _finding(engine_results: dict[str, EngineResult]) -> dict | None:
@@ -179,7 +178,7 @@ def _finding(engine_results: dict[str, EngineResult]) -> dict | None:
         return {"name": name, "source": PRESETS[name].source, "ordering": MARK[props.get("Ordering", NOT_CHECKED)],
                 "covers": MARK[props.get("RqStateCovers", NOT_CHECKED)],
                 "swimlane": swimlane_name(name, "Ordering") if props.get("Ordering") == VIOLATED else None}
-    return {"mainline": row("mainline"), "fixes": [row(n) for n in FIXES if n in engine_results],
+    return {"mainline": row("mainline"), "fixes": [row(n) for n in CANDIDATE_FIXES if n in engine_results],
             "notes": PRESETS["mainline"].notes.split(". ")[0] + "."}
 
 
@@ -246,7 +245,7 @@ def write_report(out: str | Path = "report", *, engine: str = "explorer", jobs: 
     table = {n: r.properties for n, r in results.items()}
     engine_label = "explorer" if engine == "explorer" else "TLC"
     plans = build_diagrams(runs, engine=engine_label, counterexamples=cex, verdict_table=table)
-    anchors = verdict_matrix_dot(table, _linker("anchors", table, cex), engine_label)
+    anchors = verdict_matrix_dot(table, cell_linker("anchors", table, cex), engine_label)
     files = render_diagrams(plans, jobs, svg_only=True)
     matrix_anchors = render(anchors, "svg")
     md, page = render_report(runs, engine, results, files, matrix_anchors)

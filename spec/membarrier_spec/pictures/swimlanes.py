@@ -8,11 +8,10 @@ import attrs
 from .. import abi
 from ..model import syscalls
 from ..model.config import Config
-from ..model.properties import BY_NAME
+from ..model.properties import BY_NAME, COMMAND_OF_REGISTRATION
 from ..model.state import ACTION_TEXT
 from ..model.workloads import SCENARIOS
 from .graphviz import FONT, MONO, DiagramError, bits, esc, font, lines_html, wrap
-from .lifecycle import _EXPEDITED_OF
 
 IPI_COLOR = "#d95f02"
 BAD = "#c0392b"
@@ -198,7 +197,7 @@ def _step_cells(k: int, action: str, args: dict, prev: dict, cur: dict, trace: l
         cell.kind, cell.title, cell.who = "handler", action, ""
         cell.lines.append(f"IPI from {get('caller')}; curr = {get('curr')}")
         effect = IPI_HANDLER_EFFECT.get(action, "")
-        if action == "ipi_sync_rq_state" and _task_mm(prev, get("curr")) != _task_mm(prev, get("caller")):
+        if action == "ipi_sync_rq_state" and not get("synced"):
             effect = "curr runs another mm: nothing to do"
         else:
             cell.barrier, cell.barrier_label = "full", "smp_mb()"
@@ -316,7 +315,7 @@ def _memory_notes(prev: dict, cur: dict) -> list[str]:
     return out
 
 
-def _ipis(trace: list[dict]) -> list[Ipi]:
+def pair_ipis(trace: list[dict]) -> list[Ipi]:
     """Pair each smp_call_function_many target with the handler step that serves it (or none yet)."""
     pending: dict[tuple, Ipi] = {}
     done: list[Ipi] = []
@@ -361,7 +360,7 @@ def _violation(trace: list[dict], prop: str, config: Config | None) -> list[str]
         for name, mm in last["mms"].items():
             value = _state_value(mm["membarrier_state"])
             for pair, register in abi.REGISTRATION_PAIRS:
-                command = _EXPEDITED_OF[register]
+                command = COMMAND_OF_REGISTRATION[register]
                 plan = syscalls.decide(int(command), 0, 0, membarrier_state=value, mm_users=2,
                                        config=config or Config())
                 if value & pair and plan == syscalls.Return(-abi.EPERM):
@@ -409,7 +408,7 @@ def swimlane_dot(trace: list[dict], prop: str, *, title: str = "", subtitle: str
                 if key != "mem" and cell.kind != "note":
                     cell.bad = True
         rows.append(cells)
-    ipis = _ipis(trace)
+    ipis = pair_ipis(trace)
     pending_cells: dict = {}
     # -- IPI paths in the gutters: gut[(gutter, row, half, part)] = {"F" fill, "B" bottom edge} ----------
     # Each gutter has three columns (pad, line, pad); the vertical run is the filled middle column,

@@ -43,12 +43,12 @@ import attrs
 from ..abi import Cmd, ret_name
 from ..errors import MembarrierSpecError
 from ..model.interface import Model
-from ..model.presets import preset_config
+from ..model.presets import CANDIDATE_FIXES, preset_config
 from ..model.state import KState, Step
 from ..model.workloads import EXIT, TaskSpec, Workload, membarrier
 
 # The presets whose predictions the probe reports: the kernel as written, then the candidate fixes.
-PROBE_PRESETS = ("mainline", "fix-switch-prev-mm", "fix-no-early-return", "fix-user-prev-mm", "fix-register-lazy")
+PROBE_PRESETS = ("mainline", *CANDIDATE_FIXES)
 
 OPS = ("spin", "block", "call", "measure", "exit")
 
@@ -307,8 +307,7 @@ class _Director:
                               == st.thread)
                     continue
                 taken = self.take(lambda s: s.arg_dict().get("task") == st.thread and s.action not in
-                                  ("drain", "propagate") and not str(s.arg_dict().get("result", "")).startswith(
-                                      "fails"))
+                                  ("drain", "propagate"))
                 if taken.action == "smp_call_function_many" and taken.arg_dict()["handler"] != "ipi_sync_rq_state":
                     cpus = taken.arg_dict()["cpus"]
                     targets = tuple(int(c) for c in cpus.split(",") if c != "none" and int(c) != cpu)

@@ -136,9 +136,6 @@ def run_script(scenario: Scenario, count: int) -> dict:
                                 start_new_session=True)
         try:
             out, err = proc.communicate(timeout=WORKER_TIMEOUT)
-        except BaseException:
-            _kill_group(proc)
-            raise
         finally:
             _kill_group(proc)
     try:
@@ -194,11 +191,11 @@ def disturbance(scenario: Scenario, data: dict, preemption_safe: bool = False) -
                 continue  # a call may sleep (synchronize_rcu): its own switches are its business
             else:
                 expected = 0
-            spinning = t.name in running and not (t.name == st.thread and st.op == "block")
-            if preemption_safe and (spinning or (t.name == st.thread and st.op == "spin")) and delta >= expected:
+            # a spinning thread may have been preempted by a kernel thread; one told to block spun until it read
+            # the command
+            if preemption_safe and delta >= expected and (
+                    t.name in running or (t.name == st.thread and st.op in ("spin", "block"))):
                 continue
-            if t.name == st.thread and st.op == "block" and preemption_safe and delta >= 0:
-                continue  # it spun until it read the command
             if delta != expected:
                 state = "spinning" if t.name in running else "blocked"
                 return (f"step '{st}': thread {t.name} ({state} on CPU {t.cpu}) was switched in {delta} "

@@ -39,8 +39,8 @@ from ..model.presets import PRESETS, Preset
 from ..model.presets import preset as get_preset
 from ..model.properties import PROPERTIES, VIOLATED, Kind
 from ..model.state import GHOSTS
-from .names import (GeneratorError, check_identifier, check_idents_unique, cmd_tla_name, is_identifier, module_name,
-                    preset_ident, tla_bits, tla_comment, tla_string)
+from .names import (GeneratorError, check_identifier, check_idents_unique, cmd_tla_name, module_name, preset_ident,
+                    tla_bits, tla_comment, tla_string)
 from .tables import KNOBS, check_fields_accounted, decide_context, knob_rows, knob_value, var_ident, workload_context
 
 GENERATE_COMMAND = "membarrier-spec generate"
@@ -72,8 +72,7 @@ def _base_context() -> dict:
     if set(properties.STABLE_EINVAL_STATES) != set(range(256)):
         raise GeneratorError("stable_einval no longer probes every membarrier_state; update ProbeCmds in the generator")
     for g in GHOSTS:
-        if not is_identifier(g):
-            raise GeneratorError(f"ghost name {g!r}")
+        check_identifier(g, "ghost name")
     return {
         "header": TLA_HEADER,
         "knobs": knob_rows(),
@@ -156,7 +155,6 @@ def render_preset(name: str, config: Config | None = None) -> dict[str, str]:
 
 # --- recorded TLC results (for the manifest) --------------------------------------------------------------
 
-TLC_VERSION = "TLC2 Version 2.20 of 20 May 2025 (rev 96056d9)"
 # TLC's run on each preset's model exactly as generated, for the manifest: (distinct states, states
 # generated, depth, runtime), measured with `tlc2.TLC -workers 2 -lncheck final` on a 2-core machine
 # (TLC 2.20, Java 17).  The manifest's result ("success" or "safety failure") is not recorded here: it follows

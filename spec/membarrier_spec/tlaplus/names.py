@@ -39,11 +39,6 @@ def check_action(action: str) -> str:
 
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-def is_identifier(name: str) -> bool:
-    """Whether ``name`` has the shape of a TLA+ identifier (a letter, then letters, digits, underscores)."""
-    return bool(_IDENT.match(name))
 # TLA+ reserved words (an identifier must not be one of them).
 _RESERVED = frozenset("""
 ASSUME ASSUMPTION AXIOM CASE CHOOSE CONSTANT CONSTANTS DOMAIN ELSE ENABLED EXCEPT EXTENDS IF IN INSTANCE LET

@@ -77,7 +77,7 @@ def knob_rows() -> list[dict]:
 _USERS = tuple(range(0, 5))  # mm_users values the table is checked over (decide only asks == 1)
 
 
-def _decide_key(config: Config) -> Config:
+def decide_key(config: Config) -> Config:
     """``config`` with the fields decide does not read (KNOBS, scenarios) at their defaults.
 
     Presets that differ only in those share one tabulation; :meth:`_Decision.spot_check` verifies, for every
@@ -92,7 +92,7 @@ _DECISIONS: dict[tuple[Config, int], "_Decision"] = {}
 
 
 def _decision(cmd: int, config: Config) -> "_Decision":
-    key = (_decide_key(config), cmd)
+    key = (decide_key(config), cmd)
     decision = _DECISIONS.get(key)
     if decision is None:
         decision = _DECISIONS[key] = _Decision(cmd, config)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .. import tlc
 from ..abi import State
 from ..model import syscalls
 from ..model.state import GHOSTS, Call, Cpu, KState, Mm, Switch, Task
+from ..tlc.values import format_tla_value
 from .names import GeneratorError, bits_names, cmd_from_tla, cmd_tla_name
 
 VARIABLES = ("scenario", "curr", "active_mm", "rq_state", "sbuf", "view", "sw", "ipis", "stale",
@@ -86,7 +86,7 @@ def state_values(s: KState) -> dict[str, Any]:
 def encode_state(s: KState) -> str:
     """State ``s`` as TLC prints one: a conjunction ``/\\ var = value``, one line per variable."""
     values = state_values(s)
-    return "\n".join(f"/\\ {name} = {tlc.format_tla_value(values[name])}" for name in VARIABLES)
+    return "\n".join(f"/\\ {name} = {format_tla_value(values[name])}" for name in VARIABLES)
 
 
 def _seq(value: Any) -> list:

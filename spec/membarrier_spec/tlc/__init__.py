@@ -91,21 +91,20 @@ prints only the trace); :func:`check_spec` finds it by bisection over the invari
 
 from __future__ import annotations
 
-from ..model.properties import HOLDS, NOT_CHECKED, VIOLATED
-from .common import JAR_ENV, PINNED_SHA256, PINNED_URL, PINNED_VERSION, SHA256_ENV, TlcSetupError, URL_ENV
-from .values import FrozenDict, TlaValueError, format_tla_value, jsonable, parse_tla_state, parse_tla_value
+from .check import check_spec
+from .common import JAR_ENV, PINNED_SHA256, PINNED_URL, PINNED_VERSION, SHA256_ENV, URL_ENV, TlcSetupError
+from .install import cached_jar, check_jar, find_jar, find_java, install_tlc, sha256_of
+from .logs import TEMPORAL, log_counterexamples, log_module
 from .messages import parse_tool_output
 from .results import TlcProgress, TlcResult, parse_progress
-from .install import cached_jar, check_jar, find_jar, find_java, install_tlc, sha256_of
-from .specfiles import _strip_tla_comments, cfg_names, module_dependencies, operator_parameters, rewrite_cfg
 from .run import parse_action_label, reclaim_temporary_dirs, run_tlc
-from .check import check_spec
-from .logs import TEMPORAL, log_counterexamples, log_module
+from .specfiles import assumed_names, cfg_names, module_dependencies, operator_parameters, rewrite_cfg
+from .values import FrozenDict, TlaValueError, format_tla_value, jsonable, parse_tla_state, parse_tla_value
 
 __all__ = [
-    "FrozenDict", "HOLDS", "JAR_ENV", "NOT_CHECKED", "PINNED_SHA256", "PINNED_URL", "PINNED_VERSION",
+    "FrozenDict", "JAR_ENV", "PINNED_SHA256", "PINNED_URL", "PINNED_VERSION",
     "SHA256_ENV", "TEMPORAL", "TlaValueError", "TlcProgress", "TlcResult", "TlcSetupError", "URL_ENV",
-    "VIOLATED", "_strip_tla_comments", "cached_jar", "cfg_names", "check_jar", "check_spec", "find_jar",
+    "assumed_names", "cached_jar", "cfg_names", "check_jar", "check_spec", "find_jar",
     "find_java", "format_tla_value", "install_tlc", "jsonable", "log_counterexamples", "log_module",
     "module_dependencies", "operator_parameters", "parse_action_label", "parse_progress",
     "parse_tla_state", "parse_tla_value", "parse_tool_output", "reclaim_temporary_dirs", "rewrite_cfg",

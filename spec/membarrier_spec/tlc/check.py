@@ -10,7 +10,7 @@ import attrs
 
 from ..model.properties import HOLDS, NOT_CHECKED, VIOLATED
 from .results import TlcResult
-from .run import _spec_and_cfg, run_tlc
+from .run import run_tlc, spec_and_cfg
 from .specfiles import cfg_names
 
 
@@ -28,7 +28,7 @@ def check_spec(spec: Path, cfg: Path | None = None, *, invariants: Iterable[str]
     by bisection over the invariants of that run.  The statistics are those of a run that explored the
     whole state space (one is made if needed).  ``timeout`` bounds all runs together.
     """
-    spec, cfg = _spec_and_cfg(spec, cfg)
+    spec, cfg = spec_and_cfg(spec, cfg)
     text = cfg.read_text(errors="replace")
     invs = list(invariants) if invariants is not None else cfg_names(text, "INVARIANT")
     props = list(properties) if properties is not None else cfg_names(text, "PROPERTY")
@@ -71,7 +71,7 @@ def check_spec(spec: Path, cfg: Path | None = None, *, invariants: Iterable[str]
         last = r
         assumptions_held = assumptions_held or r.assumptions_held
         notes += [n for n in r.notes if n not in notes]
-        if not r.finished or r.status == "error":  # TLC's own failure: another run would fail the same way
+        if not r.finished:  # TLC's own failure: another run would fail the same way
             break
         if r.status == "ok":
             for n in these_invs + these_props:
@@ -116,7 +116,7 @@ def check_spec(spec: Path, cfg: Path | None = None, *, invariants: Iterable[str]
         return TlcResult(preset=name or spec.stem, distinct_states=0, generated_states=0, depth=0, seconds=0.0,
                          properties=verdicts, counterexamples=cex, complete=False, status="timeout",
                          message="no time left to run TLC", runs=0)
-    failed = not last.finished or last.status == "error"
+    failed = not last.finished
     status = last.status if failed else ("violated" if VIOLATED in verdicts.values() else "ok")
     message = last.message if failed else ""
     unresolved = [n for n in [*pending_inv, *pending_prop] if verdicts.get(n) == NOT_CHECKED]

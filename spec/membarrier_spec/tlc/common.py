@@ -1,4 +1,4 @@
-"""What every part of the TLC runner shares: verdict names, the pinned release, TLC's message
+"""What every part of the TLC runner shares: the pinned release, TLC's message
 codes and exit statuses, and the runner's errors."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from ..errors import MembarrierSpecError
-
 
 # ---------------------------------------------------------------------------------------------------------
 # The pinned release.
@@ -40,8 +39,8 @@ MSG_SERVER_READY = 7000
 CONFIG_ERROR_CODES = set(range(2222, 2244)) | {2257, 2280, 2281} | set(range(5001, 5007))
 EXIT_PARSE, EXIT_CONFIG = 150, 151
 
-_OOM_TEXT = re.compile(r"OutOfMemoryError|Java heap space|GC overhead limit exceeded|ran out of memory|"
-                       r"Direct buffer memory|Metaspace")
+OOM_TEXT = re.compile(r"OutOfMemoryError|Java heap space|GC overhead limit exceeded|ran out of memory|"
+                      r"Direct buffer memory|Metaspace")
 
 
 # =========================================================================================================

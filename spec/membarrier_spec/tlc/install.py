@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from .common import JAR_ENV, MIN_JAVA, PINNED_SHA256, PINNED_URL, SHA256_ENV, TlcSetupError, URL_ENV
+from .common import JAR_ENV, MIN_JAVA, PINNED_SHA256, PINNED_URL, SHA256_ENV, URL_ENV, TlcSetupError
 
 
 def cache_dir() -> Path:

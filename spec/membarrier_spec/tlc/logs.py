@@ -8,7 +8,7 @@ import time
 from .common import (MSG_ACTION_PROPERTY, MSG_BACK_TO, MSG_BEHAVIOR, MSG_COUNTEREXAMPLE, MSG_DEADLOCK, MSG_INVARIANT,
                      MSG_INVARIANT_INIT, MSG_PROPERTY_INIT, MSG_STATE, MSG_STUTTER, MSG_TEMPORAL)
 from .messages import TlcMessage, parse_tool_output
-from .run import _Collector
+from .run import Collector
 
 _PLAIN_STATE = re.compile(r"^State (\d+): (<.*>)\s*$")
 _PLAIN_STUTTER = re.compile(r"^State (\d+): Stuttering\s*$")
@@ -71,7 +71,7 @@ def log_counterexamples(text: str) -> dict[str, list[dict]]:
         messages, _ = parse_tool_output(text)
     else:
         messages = plain_messages(text)
-    c = _Collector({}, time.monotonic())
+    c = Collector({}, time.monotonic())
     for msg in messages:
         c.handle(msg)
     out: dict[str, list[dict]] = {}

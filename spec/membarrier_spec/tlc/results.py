@@ -10,15 +10,16 @@ from ..model.properties import VIOLATED
 from .values import jsonable
 
 
-def _int(s: str) -> int:
+def tlc_int(s: str) -> int:
+    """A number as TLC prints it ("1,234,567"; a locale may use dots or spaces)."""
     return int(re.sub(r"[^\d]", "", s) or 0)
 
 
 _PROGRESS = re.compile(r"Progress\(([\d,.\s]+)\).*?:\s*([\d,.\s]+) states generated(?: \(([\d,.\s]+) s/min\))?, "
                        r"([\d,.\s]+) distinct states found(?: \(([\d,.\s]+) ds/min\))?, "
                        r"([\d,.\s]+) states? left on queue", re.S)
-_STATS = re.compile(r"([\d,.\s]+) states generated, ([\d,.\s]+) distinct states found, "
-                    r"([\d,.\s]+) states? left on queue")
+STATS_LINE = re.compile(r"([\d,.\s]+) states generated, ([\d,.\s]+) distinct states found, "
+                        r"([\d,.\s]+) states? left on queue")
 
 
 @attrs.frozen
@@ -47,9 +48,9 @@ def parse_progress(text: str, seconds: float = 0.0) -> TlcProgress | None:
     m = _PROGRESS.search(text)
     if not m:
         return None
-    return TlcProgress(generated=_int(m.group(2)), distinct=_int(m.group(4)), queue=_int(m.group(6)),
-                       depth=_int(m.group(1)), seconds=seconds,
-                       generated_per_minute=_int(m.group(3)) if m.group(3) else None)
+    return TlcProgress(generated=tlc_int(m.group(2)), distinct=tlc_int(m.group(4)), queue=tlc_int(m.group(6)),
+                       depth=tlc_int(m.group(1)), seconds=seconds,
+                       generated_per_minute=tlc_int(m.group(3)) if m.group(3) else None)
 
 
 @attrs.frozen

@@ -22,17 +22,17 @@ import attrs
 
 from ..errors import MembarrierSpecError
 from ..model.properties import HOLDS, NOT_CHECKED, VIOLATED
-from .common import (_OOM_TEXT, CONFIG_ERROR_CODES, DEFAULT_PROGRESS_INTERVAL, EXIT_CONFIG, EXIT_PARSE,
-                     MSG_ACTION_PROPERTY, MSG_ASSUMPTION_FALSE, MSG_BACK_TO, MSG_BEHAVIOR, MSG_COUNTEREXAMPLE,
-                     MSG_DEADLOCK, MSG_DEPTH, MSG_INIT_DONE, MSG_INIT_START, MSG_INVARIANT, MSG_INVARIANT_INIT,
-                     MSG_MODE, MSG_OOM, MSG_OOM_INIT, MSG_OOM_LIVENESS, MSG_PARSE_FAILED, MSG_PARSE_FAILED2,
-                     MSG_PROGRESS, MSG_PROPERTY_INIT, MSG_SERVER_READY, MSG_STATE, MSG_STATE1, MSG_STATS, MSG_STUTTER,
-                     MSG_SUCCESS, MSG_TEMPORAL, MSG_TEMPORAL_START, MSG_VERSION, TlcSetupError, TlcSpecError)
+from .common import (CONFIG_ERROR_CODES, DEFAULT_PROGRESS_INTERVAL, EXIT_CONFIG, EXIT_PARSE, MSG_ACTION_PROPERTY,
+                     MSG_ASSUMPTION_FALSE, MSG_BACK_TO, MSG_BEHAVIOR, MSG_COUNTEREXAMPLE, MSG_DEADLOCK, MSG_DEPTH,
+                     MSG_INIT_DONE, MSG_INIT_START, MSG_INVARIANT, MSG_INVARIANT_INIT, MSG_MODE, MSG_OOM,
+                     MSG_OOM_INIT, MSG_OOM_LIVENESS, MSG_PARSE_FAILED, MSG_PARSE_FAILED2, MSG_PROGRESS,
+                     MSG_PROPERTY_INIT, MSG_SERVER_READY, MSG_STATE, MSG_STATE1, MSG_STATS, MSG_STUTTER, MSG_SUCCESS,
+                     MSG_TEMPORAL, MSG_TEMPORAL_START, MSG_VERSION, OOM_TEXT, TlcSetupError, TlcSpecError)
 from .install import find_jar, find_java
 from .messages import TlcMessage, ToolOutputParser
-from .results import _STATS, TlcProgress, TlcResult, _int, parse_progress
-from .specfiles import (_quoted_line, _sany_error, _source_line, _unframed_tail, cfg_names, module_dependencies,
-                        operator_parameters, rewrite_cfg)
+from .results import STATS_LINE, TlcProgress, TlcResult, parse_progress, tlc_int
+from .specfiles import (cfg_names, module_dependencies, operator_parameters, quoted_line, rewrite_cfg, sany_error,
+                        source_line, unframed_tail)
 from .values import TlaValueError, parse_tla_state, parse_tla_value
 
 _LABEL = re.compile(r"^<(?P<name>[^\s(>]+)(?P<rest>.*?)>\s*$", re.S)
@@ -70,7 +70,7 @@ class _Violation:
     trace: list[dict] = attrs.field(factory=list)
 
 
-class _Collector:
+class Collector:
     """Turns TLC's messages into statistics, violations and traces."""
 
     def __init__(self, params: dict[str, list[str]], start: float):
@@ -110,16 +110,16 @@ class _Collector:
             self.reached_init = True
         elif code == MSG_INIT_DONE:
             m = re.search(r"([\d,.]+) distinct state", text)
-            self.initial = _int(m.group(1)) if m else 0
+            self.initial = tlc_int(m.group(1)) if m else 0
         elif code == MSG_PROGRESS:
             p = parse_progress(text, time.monotonic() - self.start)
             if p:
                 self.progress = p
                 return p
         elif code == MSG_STATS:
-            m = _STATS.search(text)
+            m = STATS_LINE.search(text)
             if m:
-                self.stats = (_int(m.group(1)), _int(m.group(2)), _int(m.group(3)))
+                self.stats = (tlc_int(m.group(1)), tlc_int(m.group(2)), tlc_int(m.group(3)))
         elif code == MSG_DEPTH:
             m = re.search(r"is (\d+)", text)
             self.depth = int(m.group(1)) if m else None
@@ -187,7 +187,7 @@ class _Collector:
                                                 MSG_PROPERTY_INIT, MSG_TEMPORAL, MSG_DEADLOCK,
                                                 MSG_BEHAVIOR, MSG_COUNTEREXAMPLE):
             self.errors.append(msg)
-            if _OOM_TEXT.search(text):
+            if OOM_TEXT.search(text):
                 self.oom = True
         if codes & {MSG_OOM, MSG_OOM_INIT, MSG_OOM_LIVENESS}:
             self.oom = True
@@ -305,7 +305,7 @@ def _heap_arg(heap: str | None) -> list[str]:
     return [f"-Xmx{heap}"]
 
 
-def _spec_and_cfg(spec, cfg) -> tuple[Path, Path]:
+def spec_and_cfg(spec, cfg) -> tuple[Path, Path]:
     """``spec`` (an existing .tla file) and ``cfg`` (default: the spec's .cfg, which must exist) as paths."""
     spec = Path(spec)
     if spec.suffix != ".tla":
@@ -332,7 +332,7 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers
     ``status`` and the last statistics TLC reported.  On ``KeyboardInterrupt`` TLC is killed, the temporary
     directory removed, and the interrupt re-raised.
     """
-    spec, cfg = _spec_and_cfg(spec, cfg)
+    spec, cfg = spec_and_cfg(spec, cfg)
     if timeout is not None and timeout <= 0:
         raise MembarrierSpecError(f"--timeout must be positive, got {timeout}")
     workers_arg = _workers_arg(workers)
@@ -352,7 +352,7 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, jar=None, java=None, workers
     (tmp / OWNER).write_text(str(os.getpid()))
     procs: list[subprocess.Popen] = []
     start = time.monotonic()
-    collector = _Collector(params, start)
+    collector = Collector(params, start)
     parser = ToolOutputParser()
     timed_out = False
     try:
@@ -490,11 +490,11 @@ def _located(message: str, text: str, spec_dir: Path) -> str:
     m = _SPAN.search(text)
     if not m:
         return message
-    src = _source_line(spec_dir, m.group(5), int(m.group(1)))
-    return message + (_quoted_line(int(m.group(1)), src) if src is not None else "")
+    src = source_line(spec_dir, m.group(5), int(m.group(1)))
+    return message + (quoted_line(int(m.group(1)), src) if src is not None else "")
 
 
-def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: list[str], props: list[str],
+def _result(c: Collector, unframed: list[str], spec: Path, name: str, invs: list[str], props: list[str],
             seconds: float, exit_code: int | None, timed_out: bool, timeout: float | None, *, workers: str,
             distributed: bool) -> TlcResult:
     out_text = "\n".join(unframed)
@@ -502,7 +502,7 @@ def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: lis
         c.version = next((ln.strip() for ln in unframed if ln.startswith("TLC2 ")), "")
     if not timed_out:
         if c.parse_failed or exit_code == EXIT_PARSE:
-            raise TlcSpecError(_sany_error(unframed, spec))
+            raise TlcSpecError(sany_error(unframed, spec))
         if c.config_error is not None or exit_code == EXIT_CONFIG:
             msg = c.config_error or (c.errors[0] if c.errors else None)
             what = " ".join((msg.text if msg else out_text).split())
@@ -516,7 +516,7 @@ def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: lis
         if not c.version and not c.success and exit_code not in (0, None):
             # Java itself failed before TLC started (bad -Xmx, unreadable jar, missing class ...)
             said = "; ".join(ln.strip() for ln in unframed if ln.strip())[:400] or f"exit status {exit_code}"
-            if not (c.oom or _OOM_TEXT.search(out_text)):
+            if not (c.oom or OOM_TEXT.search(out_text)):
                 raise TlcSetupError(f"Java could not start TLC: {said}")
     if c.stats is not None:
         generated, distinct, queue_len = c.stats
@@ -529,7 +529,7 @@ def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: lis
     cex: dict[str, list[dict]] = {}
     message = ""
     complete = False
-    oom = c.oom or (not c.success and bool(_OOM_TEXT.search(out_text)))
+    oom = c.oom or (not c.success and bool(OOM_TEXT.search(out_text)))
     if timed_out:
         status = "timeout"
         message = (f"TLC did not finish within {timeout:g}s; at that point: {distinct:,} distinct states, "
@@ -543,7 +543,7 @@ def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: lis
         # that trace belongs to the error, not to a violated invariant
         status = "error"
         message = (f"TLC failed (exit status {exit_code}) after a behavior of {len(c.violations[0].trace)} "
-                   f"state(s): {_error_text(c.errors) or _unframed_tail(unframed, 500, 'no message')}")
+                   f"state(s): {_error_text(c.errors) or unframed_tail(unframed, 500, 'no message')}")
     elif c.violations:
         status = "violated"
         v = c.violations[0]
@@ -581,7 +581,7 @@ def _result(c: _Collector, unframed: list[str], spec: Path, name: str, invs: lis
         status = "error"
         what = _error_text(c.errors)
         if not what:
-            what = _unframed_tail(unframed, 500, "no message")
+            what = unframed_tail(unframed, 500, "no message")
         message = f"TLC failed (exit status {exit_code}): {what}"
     notes = []
     if distributed and props and not c.temporal_checked and status == "ok":

@@ -62,6 +62,18 @@ def module_dependencies(spec: Path) -> list[Path]:
     return list(seen.values())
 
 
+def assumed_names(paths: Iterable[Path]) -> set[str]:
+    """The names of the named assumptions (``ASSUME Name == ...`` or ``ASSUME Name``) in these modules."""
+    out: set[str] = set()
+    for p in paths:
+        try:
+            src = _strip_tla_comments(p.read_text(errors="replace"))
+        except OSError:
+            continue
+        out.update(re.findall(r"\bASSUME\s+([A-Za-z_]\w*)\b", src))
+    return out
+
+
 def operator_parameters(paths: Iterable[Path]) -> dict[str, list[str]]:
     """``{"Incr": ["p"], ...}``: the formal parameters of every operator defined with parameters."""
     out: dict[str, list[str]] = {}
@@ -128,7 +140,7 @@ def rewrite_cfg(text: str, invariants: Iterable[str], properties: Iterable[str])
     return body
 
 
-def _source_line(spec_dir: Path, module: str, line: int) -> str | None:
+def source_line(spec_dir: Path, module: str, line: int) -> str | None:
     try:
         lines = (spec_dir / f"{module}.tla").read_text(errors="replace").splitlines()
     except OSError:
@@ -136,18 +148,18 @@ def _source_line(spec_dir: Path, module: str, line: int) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def _quoted_line(line: int, src: str) -> str:
+def quoted_line(line: int, src: str) -> str:
     """A source line to append to an error message: a new line holding ``    LINE | text``."""
     return f"\n    {line:4} | {src.rstrip()}"
 
 
-def _unframed_tail(unframed: list[str], limit: int, default: str) -> str:
+def unframed_tail(unframed: list[str], limit: int, default: str) -> str:
     """The last ``limit`` characters of TLC's unframed output, without SANY's progress lines."""
     keep = [ln for ln in unframed if not ln.startswith(("Parsing file", "Semantic processing"))]
     return " ".join(" ".join(keep).split())[-limit:] or default
 
 
-def _sany_error(unframed: list[str], spec: Path) -> str:
+def sany_error(unframed: list[str], spec: Path) -> str:
     """TLC's parse or semantic error, with the offending source line."""
     text = "\n".join(unframed)
     module, line, col, what = None, None, None, None
@@ -184,13 +196,13 @@ def _sany_error(unframed: list[str], spec: Path) -> str:
         if m:
             what = m.group(0).strip()
         else:
-            what = _unframed_tail(unframed, 400, "SANY failed without a message")
+            what = unframed_tail(unframed, 400, "SANY failed without a message")
     out = f"TLC rejected {spec.name}: {what}"
     if line is not None:
         out += f"\n  at line {line}, column {col} of module {module}"
-        src = _source_line(spec.parent, module or spec.stem, line)
+        src = source_line(spec.parent, module or spec.stem, line)
         if src is not None:
-            out += ":" + _quoted_line(line, src)
+            out += ":" + quoted_line(line, src)
             if col:
                 out += "\n         | " + " " * (col - 1) + "^"
     return out
