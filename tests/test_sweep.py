@@ -95,9 +95,22 @@ def _cases():
 CASES = list(_cases())
 
 
+@pytest.fixture(autouse=True)
+def private_tmp(tmp_path, monkeypatch):
+    """Each test's commands keep their temporary files (TLC's, the probe's) in the test's own directory, so the
+    leftover checks see what this test left and nothing another run on the machine is doing."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setenv("TMPDIR", str(root))       # the commands run in child processes
+    monkeypatch.setattr(tempfile, "tempdir", str(root))  # and those run in this one
+    return root
+
+
 def _leftovers() -> tuple[set[str], set[int]]:
-    """Temporary directories of ours, and processes that are our children or TLC/probe workers."""
-    dirs = set(glob.glob(os.path.join(tempfile.gettempdir(), "membarrier-*")))
+    """Temporary directories of ours, and processes that are our children or TLC/probe workers of this test
+    (their command lines name files in its temporary directory)."""
+    root = tempfile.gettempdir()
+    dirs = set(glob.glob(os.path.join(root, "membarrier-*")))
     procs = set()
     me = os.getpid()
     for stat in glob.glob("/proc/[0-9]*/stat"):
@@ -107,7 +120,7 @@ def _leftovers() -> tuple[set[str], set[int]]:
         except OSError:
             continue
         ppid = int(text.rsplit(")", 1)[1].split()[1])
-        if ppid == me or b"tlc2." in cmdline or b"probe_worker" in cmdline:
+        if ppid == me or root.encode() in cmdline:
             procs.add(int(stat.split("/")[2]))
     return dirs, procs
 
