@@ -109,6 +109,8 @@ def test_disturbance_rules():
     assert "ran 40% of the 1.00 s step" in disturbance(sc, starved, preemption_safe=True)
     starved["steps"][4]["runtime_us"] = {"T1": 990_000}
     assert disturbance(sc, starved, preemption_safe=True) is None
+    starved["steps"][4].update(wall_us=3_000, runtime_us={"T1": 0})  # a short step between two ticks
+    assert disturbance(sc, starved, preemption_safe=True) is None
 
 
 def test_observation_classes():

@@ -45,7 +45,10 @@ ALL, NONE = 0.3, 0.05
 # A thread spinning on the watched CPU must have run for at least this share of a measure step's wall time.
 # Less means something else held the CPU for a while, which "others" can miss: a user task that migrated to the
 # watched CPU and away again between two scans shows neither CPU there.
+# The kernel adds a running task's time to its schedstat only at ticks and switches, so a thread that ran the whole
+# of a short step may show nothing: the rule allows one tick at HZ=100 (TICK_US) of missing time.
 SPIN_SHARE = 0.8
+TICK_US = 10_000
 
 
 class ProbeUnavailable(Exception):
@@ -204,7 +207,7 @@ def disturbance(scenario: Scenario, data: dict, preemption_safe: bool = False) -
             wall = got.get("wall_us", 0)
             for t in scenario.threads:
                 ran = got.get("runtime_us", {}).get(t.name, -1)
-                if t.name in running and t.cpu == scenario.watch and wall > 0 and 0 <= ran < SPIN_SHARE * wall:
+                if t.name in running and t.cpu == scenario.watch and 0 <= ran < SPIN_SHARE * wall - TICK_US:
                     return (f"step '{st}': thread {t.name} (spinning on CPU {t.cpu}) ran {ran / wall:.0%} of the "
                             f"{wall / 1e6:.2f} s step, less than {SPIN_SHARE:.0%}")
         if st.op == "spin":
