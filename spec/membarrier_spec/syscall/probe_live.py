@@ -45,10 +45,11 @@ ALL, NONE = 0.3, 0.05
 # A thread spinning on the watched CPU must have run for at least this share of a measure step's wall time.
 # Less means something else held the CPU for a while, which "others" can miss: a user task that migrated to the
 # watched CPU and away again between two scans shows neither CPU there.
-# The kernel adds a running task's time to its schedstat only at ticks and switches, so a thread that ran the whole
-# of a short step may show nothing: the rule allows one tick at HZ=100 (TICK_US) of missing time.
+# The kernel adds a running task's time to its schedstat only at ticks and switches, so up to a tick (10 ms at
+# HZ=100) of it may be missing: the rule judges only steps of at least SHARE_MIN_WALL_US, where a missing tick is
+# at most 20% of the step (a short step, as when no IPI is sent, may show no time at all).
 SPIN_SHARE = 0.8
-TICK_US = 10_000
+SHARE_MIN_WALL_US = 50_000
 
 
 class ProbeUnavailable(Exception):
@@ -207,7 +208,8 @@ def disturbance(scenario: Scenario, data: dict, preemption_safe: bool = False) -
             wall = got.get("wall_us", 0)
             for t in scenario.threads:
                 ran = got.get("runtime_us", {}).get(t.name, -1)
-                if t.name in running and t.cpu == scenario.watch and 0 <= ran < SPIN_SHARE * wall - TICK_US:
+                judged = t.name in running and t.cpu == scenario.watch and wall >= SHARE_MIN_WALL_US
+                if judged and 0 <= ran < SPIN_SHARE * wall:
                     return (f"step '{st}': thread {t.name} (spinning on CPU {t.cpu}) ran {ran / wall:.0%} of the "
                             f"{wall / 1e6:.2f} s step, less than {SPIN_SHARE:.0%}")
         if st.op == "spin":
